@@ -1,0 +1,66 @@
+"""Self-describing, versioned checkpoints.
+
+One file holds everything needed to transcribe (model settings and weights,
+vocabulary, feature settings and normalisation statistics) and everything
+needed to resume training (optimizer, scheduler, epoch, step, RNG states).
+Only plain data and tensors are stored, so the file loads with
+`torch.load(weights_only=True)`; a file that needs arbitrary unpickling is
+refused. Writes go to a temporary file that is renamed over the target, so a
+crash never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+from asr.errors import CheckpointError
+
+FORMAT = "asr-checkpoint"
+VERSION = 1
+
+
+def save(path: str | Path, payload: dict) -> None:
+    """Atomically write `payload` (plain data + tensors) with format and version."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"format": FORMAT, "version": VERSION, **payload}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint safely (weights_only) and check its format and version."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        record = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(
+            f"{path}: refused: the file holds pickled Python objects that a safe load cannot "
+            f"read ({first[:160]}); only checkpoints written by asr are accepted"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:160]})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an asr checkpoint (no '{FORMAT}' format tag)")
+    if record.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {record.get('version')} is not supported by this asr "
+            f"(it reads version {VERSION}); upgrade asr or retrain"
+        )
+    return record

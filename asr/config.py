@@ -1,0 +1,122 @@
+"""Settings: dataclasses loaded from recipe YAML plus `key=value` overrides.
+
+    settings = load("recipes/digits/train.yaml", ["train.epochs=5", "model.cell=gru"])
+
+An unknown key, in the file or in an override, is an error that lists the
+known ones; values are checked against the field's type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asr.errors import ConfigError
+from asr.features import FeatureSettings, SpecAugmentSettings
+from asr.model import ModelSettings
+from asr.text import TextSettings
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The optimisation. Durations in seconds, `max_frames` in feature frames
+    (input frames of all the utterances of a batch, padding included)."""
+
+    epochs: int = 20
+    max_frames: int = 20000
+    max_batch: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 200
+    final_lr_ratio: float = 0.05
+    clip_norm: float = 5.0
+    seed: int = 0
+    specaugment: bool = True
+    max_duration: float = 30.0
+    log_every: int = 25
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `asr train` needs besides the data."""
+
+    text: TextSettings = field(default_factory=TextSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    specaugment: SpecAugmentSettings = field(default_factory=SpecAugmentSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+
+
+def load(path: str | Path | None = None, overrides: list[str] = ()) -> Settings:
+    """Settings from a YAML file (or the defaults) with `a.b=value` overrides applied."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such settings file")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({e})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not of the form key=value (e.g. train.epochs=5)")
+        _assign(data, key.strip().split("."), yaml.safe_load(value) if value.strip() else None, item)
+    return from_dict(Settings, data, where=str(path) if path else "settings")
+
+
+def from_dict(cls, data: dict, where: str = "settings"):
+    """Build dataclass `cls` from a nested dict, rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    values = {}
+    for key, value in data.items():
+        values[key] = _coerce(hints[key], value, f"{where}: {key}")
+    try:
+        return cls(**values)
+    except TypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def to_dict(settings) -> dict:
+    return dataclasses.asdict(settings)
+
+
+def _coerce(tp, value, where: str):
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and type(value) is tp:
+        return value
+    if tp is float and isinstance(value, float):
+        return value
+    raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}")
+
+
+def _assign(data: dict, keys: list[str], value, item: str) -> None:
+    node = data
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {item!r}: {k} is not a group of settings")
+    node[keys[-1]] = value

@@ -1,0 +1,46 @@
+"""Corpus importers: one module per corpus, each with
+
+    prepare(out: Path, src: Path | None, *, <options>, log) -> {"train": path, "dev": path, "test": path}
+
+writing `out/{train,dev,test}.jsonl`. Safe to re-run: manifests are written
+last and atomically, so an existing manifest means a finished split.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import Callable
+
+from asr.errors import ConfigError
+
+CORPORA = {
+    "digits": "connected digit strings synthesised with eSpeak NG (offline, no --src)",
+    "yesno": "Kaldi/OpenSLR yesno (--src: the waves_yesno folder)",
+}
+
+SPLITS = ("train", "dev", "test")
+
+
+def prepare(name: str, out: str | Path, src: str | Path | None = None, options: dict | None = None,
+            log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
+    """Run corpus `name`'s importer; `options` are its keyword settings."""
+    if name not in CORPORA:
+        raise ConfigError(f"unknown corpus {name!r} (known: {', '.join(CORPORA)})")
+    module = importlib.import_module(f"asr.corpora.{name}")
+    options = dict(options or {})
+    params = inspect.signature(module.prepare).parameters
+    allowed = [p for p, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY and p != "log"]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(f"corpus {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(allowed) or 'none'})")
+    for key, value in options.items():
+        default = params[key].default
+        if default is not None and not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
+            raise ConfigError(f"corpus {name}: option {key} must be {type(default).__name__}, got {value!r}")
+    return module.prepare(Path(out), None if src is None else Path(src), **options, log=log)
+
+
+def is_prepared(out: str | Path) -> bool:
+    return all((Path(out) / f"{s}.jsonl").is_file() for s in SPLITS)

@@ -1,0 +1,51 @@
+"""Kaldi/OpenSLR "yesno": 60 recordings of eight Hebrew yes/no words, one speaker, 8 kHz.
+
+Labels are in the file names: `0_0_1_0_1_0_1_1.wav` is "no no yes no yes no
+yes yes". As in Kaldi's recipe, the first 31 files (sorted by name) train and
+the other 29 test; every eighth training file is held out as dev.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from asr import audio, manifest
+from asr.errors import AsrError
+
+WORDS = {"0": "no", "1": "yes"}
+
+
+def prepare(out: Path, src: Path | None, *, n_train: int = 31, log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
+    if src is None:
+        raise AsrError("yesno needs --src: the waves_yesno folder (from https://www.openslr.org/1/)")
+    if not src.is_dir():
+        raise AsrError(f"{src}: no such folder (give the waves_yesno folder as --src)")
+    utts, skipped = [], 0
+    for path in sorted(src.glob("*.wav")):
+        labels = path.stem.split("_")
+        if not labels or any(x not in WORDS for x in labels):
+            log(f"skipped {path.name}: the name is not a sequence of 0/1 labels")
+            skipped += 1
+            continue
+        try:
+            info = audio.info(path)
+        except AsrError as e:
+            log(f"skipped {path.name}: {e}")
+            skipped += 1
+            continue
+        utts.append(manifest.Utterance(
+            id=path.stem, audio=str(path.resolve()), duration=info.duration,
+            text=" ".join(WORDS[x] for x in labels), speaker="yesno",
+        ))
+    if len(utts) <= n_train:
+        raise AsrError(f"{src}: found {len(utts)} usable yesno recordings, need more than {n_train}")
+    head, test = utts[:n_train], utts[n_train:]
+    splits = {"train": [u for i, u in enumerate(head) if i % 8 != 7],
+              "dev": [u for i, u in enumerate(head) if i % 8 == 7], "test": test}
+    paths = {}
+    for name, items in splits.items():
+        paths[name] = out / f"{name}.jsonl"
+        manifest.write(paths[name], items)
+        log(f"{name}: {len(items)} utterances -> {paths[name]}")
+    return paths

@@ -1,0 +1,111 @@
+"""From manifests to batches: features per utterance, length-aware batching, collation.
+
+A `Batch` carries padded tensors together with their lengths:
+features (B, T, n_mels) float32 with feature_lengths (B,) in frames, and
+targets (B, L) token ids (0-padded) with target_lengths (B,).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from asr import audio
+from asr.features import LogMel
+from asr.manifest import Utterance
+
+
+class Batch(NamedTuple):
+    features: torch.Tensor
+    feature_lengths: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    ids: list[str]
+
+
+def utterance_features(utt: Utterance, logmel: LogMel) -> torch.Tensor:
+    """Log-mel features (frames, n_mels) of one utterance's audio (segment)."""
+    duration = utt.duration if utt.offset else None
+    wave = audio.load(utt.audio, logmel.settings.sample_rate, offset=utt.offset, duration=duration)
+    return logmel(wave)
+
+
+class _FeatureDataset(torch.utils.data.Dataset):
+    def __init__(self, utterances: Sequence[Utterance], logmel: LogMel):
+        self.utterances, self.logmel = utterances, logmel
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return utterance_features(self.utterances[i], self.logmel)
+
+
+def compute_features(
+    utterances: Sequence[Utterance], logmel: LogMel, workers: int = 0,
+    on_item: Callable[[], None] = lambda: None,
+) -> list[torch.Tensor]:
+    """Features of every utterance, in order, with `workers` loader processes."""
+    loader = torch.utils.data.DataLoader(
+        _FeatureDataset(utterances, logmel), batch_size=None, num_workers=workers,
+        prefetch_factor=8 if workers else None,
+    )
+    out = []
+    for feats in loader:
+        out.append(feats)
+        on_item()
+    return out
+
+
+def collate(features: Sequence[torch.Tensor], targets: Sequence[Sequence[int]], ids: Sequence[str]) -> Batch:
+    """Pad a list of (frames, n_mels) tensors and token-id lists into a Batch."""
+    return Batch(
+        features=pad_sequence(list(features), batch_first=True),
+        feature_lengths=torch.tensor([f.shape[0] for f in features], dtype=torch.long),
+        targets=pad_sequence([torch.tensor(t, dtype=torch.long) for t in targets], batch_first=True)
+        if any(len(t) for t in targets) else torch.zeros(len(targets), 1, dtype=torch.long),
+        target_lengths=torch.tensor([len(t) for t in targets], dtype=torch.long),
+        ids=list(ids),
+    )
+
+
+def frame_batches(
+    lengths: Sequence[int], max_frames: int, max_batch: int,
+    shuffle: bool = False, seed: int = 0, bucket_size: int = 0,
+) -> list[list[int]]:
+    """Group utterance indices into batches of at most `max_frames` padded frames.
+
+    Utterances are sorted by length (within shuffled buckets of `bucket_size`
+    utterances when shuffling, all at once otherwise) so a batch pads little;
+    with `shuffle` the batch order is random too. Deterministic for a seed.
+    An utterance longer than `max_frames` gets a batch of its own.
+    """
+    order = list(range(len(lengths)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(order)
+    size = bucket_size or len(order) or 1
+    batches: list[list[int]] = []
+    for start in range(0, len(order), size):
+        bucket = sorted(order[start : start + size], key=lambda i: lengths[i])
+        current: list[int] = []
+        for i in bucket:
+            # Sorted ascending, so utterance i is the longest of the batch so far.
+            if current and (lengths[i] * (len(current) + 1) > max_frames or len(current) >= max_batch):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
+def ctc_frames_needed(targets: Sequence[int]) -> int:
+    """Fewest output frames CTC needs for a target: one per token plus one
+    blank between each pair of equal neighbours ("好棒棒" needs 4)."""
+    return len(targets) + sum(1 for a, b in zip(targets, targets[1:]) if a == b)

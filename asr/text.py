@@ -1,0 +1,123 @@
+"""Text normalisation and the character vocabulary.
+
+Token id 0 is the CTC blank. Spaces become the word-separator token `|` when
+the training text has any; Mandarin text (written without spaces) therefore
+gets one token per Han character and no separator. Everything works on
+Unicode code points, so any script is a vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from asr.errors import AsrError
+
+BLANK = "<blank>"
+SEPARATOR = "|"
+VOCAB_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """How transcripts are normalised before tokenisation.
+
+    lowercase: fold case. remove_punctuation: drop Unicode punctuation except
+    apostrophes inside words (don't, o'clock). nfkc: Unicode NFKC folding
+    (full-width digits and letters to ASCII).
+    """
+
+    lowercase: bool = True
+    remove_punctuation: bool = True
+    nfkc: bool = True
+
+
+def normalize(text: str, settings: TextSettings = TextSettings()) -> str:
+    """Normalise one transcript; whitespace is collapsed to single spaces."""
+    if settings.nfkc:
+        text = unicodedata.normalize("NFKC", text)
+    if settings.lowercase:
+        text = text.lower()
+    if settings.remove_punctuation:
+        text = "".join(_keep(text, i) for i in range(len(text)))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _keep(text: str, i: int) -> str:
+    c = text[i]
+    if not unicodedata.category(c).startswith("P"):
+        return c
+    # An apostrophe between two letters is part of the word.
+    if c in "'’" and 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+        return "'"
+    return " "
+
+
+class Vocabulary:
+    """Characters <-> token ids; id 0 is the CTC blank."""
+
+    def __init__(self, tokens: Sequence[str]):
+        if not tokens or tokens[0] != BLANK:
+            raise AsrError(f"a vocabulary must start with the blank token {BLANK!r}")
+        if len(set(tokens)) != len(tokens):
+            raise AsrError("a vocabulary must not repeat a token")
+        self.tokens = list(tokens)
+        self._ids = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> "Vocabulary":
+        """Every character of the (normalised) texts, sorted; spaces map to `|`."""
+        chars = set()
+        for text in texts:
+            chars.update(text)
+        has_space = " " in chars
+        chars.discard(" ")
+        chars.discard(SEPARATOR)
+        return cls([BLANK] + ([SEPARATOR] if has_space else []) + sorted(chars))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def blank(self) -> int:
+        return 0
+
+    @property
+    def has_separator(self) -> bool:
+        return SEPARATOR in self._ids
+
+    def unknown(self, text: str) -> set[str]:
+        """Characters of `text` the vocabulary cannot encode."""
+        return {c for c in text if c != " " and c not in self._ids} | (
+            {" "} if " " in text and not self.has_separator else set()
+        )
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a normalised text; raises AsrError on unknown characters."""
+        missing = self.unknown(text)
+        if missing:
+            shown = ", ".join(repr(c) for c in sorted(missing))
+            raise AsrError(f"characters not in the vocabulary: {shown} in {text!r}")
+        return [self._ids[SEPARATOR if c == " " else c] for c in text]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of token ids (blanks skipped, separators become spaces)."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == 0:
+                continue
+            token = self.tokens[i]
+            out.append(" " if token == SEPARATOR else token)
+        return re.sub(" +", " ", "".join(out)).strip()
+
+    def to_dict(self) -> dict:
+        return {"format": VOCAB_FORMAT, "kind": "characters", "tokens": list(self.tokens)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocabulary":
+        if d.get("format") != VOCAB_FORMAT or d.get("kind") != "characters":
+            raise AsrError(f"unsupported vocabulary format {d.get('format')!r} kind {d.get('kind')!r}")
+        return cls(d["tokens"])

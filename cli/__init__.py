@@ -1,0 +1,1 @@
+"""The `asr` command-line interface (installed as the package `asr_cli`)."""

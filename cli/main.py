@@ -1,0 +1,190 @@
+"""`asr`: each command parses its options, calls one library function, prints.
+
+Results go to stdout; progress, logs and errors to stderr. Exit status: 0 ok,
+1 an explained failure, 2 usage, 130 interrupted (after saving).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+import asr
+from asr.errors import AsrError, ConfigError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
+err = Console(stderr=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.")]
+Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint (default: $ASR_MODEL, else the newest exp/*/model.pt).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"asr {asr.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Train and use CTC speech recognisers: prep, train, evaluate, transcribe, run."""
+
+
+@contextmanager
+def _errors():
+    """Library errors become `error: ...` on stderr with exit status 1 (130 if interrupted)."""
+    from asr.train import TrainingInterrupted
+    try:
+        yield
+    except TrainingInterrupted as e:
+        err.print(f"interrupted: {e}", markup=False)
+        raise typer.Exit(130)
+    except AsrError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130)
+
+
+def _reporter(quiet: bool):
+    from asr.progress import Reporter
+    return Reporter(None if quiet else err)
+
+
+def _model(model: Optional[Path]) -> Path:
+    from asr.transcribe import find_model
+    if model is not None:
+        return model
+    if os.environ.get("ASR_MODEL"):
+        return Path(os.environ["ASR_MODEL"])
+    return find_model(Path.cwd())
+
+
+def _options(items: Optional[list[str]]) -> dict:
+    options = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"option {item!r} is not of the form key=value")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+@app.command()
+def prep(
+    corpus: Annotated[str, typer.Argument(help="Corpus name: digits, yesno.")],
+    out: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
+    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Prepare a corpus as JSON-lines manifests.
+
+    Example: asr prep yesno data/yesno --src ../shared/data/yesno/waves_yesno
+    """
+    from asr import corpora
+    with _errors():
+        paths = corpora.prepare(corpus, out, src, _options(set_), log=_reporter(quiet).log)
+    for name, path in paths.items():
+        typer.echo(f"{name}\t{path}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Folder with train.jsonl and dev.jsonl (from asr prep).", exists=True, file_okay=False)],
+    config: Annotated[Optional[Path], typer.Option(help="Settings YAML (e.g. recipes/digits/train.yaml).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Experiment folder [default: exp/<name of DATA>].")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train a CTC model; writes OUT/model.pt (best by dev WER) and OUT/metrics.jsonl.
+
+    Example: asr train data/digits --config recipes/digits/train.yaml --set train.epochs=5
+    """
+    from asr import config as cfg
+    from asr.recipe import write_result
+    from asr.train import train as run_train
+    with _errors():
+        settings = cfg.load(config, set_ or [])
+        out = out or Path("exp") / data.resolve().name
+        result = run_train(data, settings, out, _reporter(quiet))
+        write_result(out / "result.json", result)
+    typer.echo(json.dumps({"model": str(result.model_path), "dev_wer": result.best_dev_wer, "dev_cer": result.best_dev_cer}))
+
+
+@app.command()
+def evaluate(
+    manifest: Annotated[Path, typer.Argument(help="Manifest to score.", exists=True, dir_okay=False)],
+    model: Model = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Word and character error rates of a model on a manifest.
+
+    Example: asr evaluate data/digits/test.jsonl --json
+    """
+    from asr.evaluate import evaluate as run_eval
+    with _errors():
+        report = run_eval(manifest, _model(model), reporter=_reporter(quiet))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+    else:
+        _print_report(report)
+
+
+def _print_report(report) -> None:
+    r = report.rates
+    table = Table(title="evaluation")
+    for col in ("WER", "CER", "subs", "dels", "ins", "words", "utterances", "hours"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{100 * r.wer:.2f}%", f"{100 * r.cer:.2f}%", str(r.substitutions), str(r.deletions),
+                  str(r.insertions), str(r.words), str(r.utterances), f"{report.hours:.3f}")
+    Console().print(table)
+    err.print(f"per-utterance results: {report.results_path}", markup=False)
+
+
+@app.command()
+def transcribe(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files.", exists=True, dir_okay=False)],
+    model: Model = None,
+) -> None:
+    """Print the transcript of each audio file (`path<TAB>text` for several).
+
+    Example: asr transcribe recording.wav
+    """
+    from asr.transcribe import transcribe as run_transcribe
+    with _errors():
+        texts = run_transcribe(audio, _model(model))
+    for path, text in zip(audio, texts):
+        typer.echo(f"{path}\t{text}" if len(audio) > 1 else text)
+
+
+@app.command()
+def run(
+    recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno.")],
+    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run a recipe: prep -> train -> evaluate on test (finished stages are skipped).
+
+    Example: asr run digits
+    """
+    from asr.recipe import run as run_recipe
+    with _errors():
+        result = run_recipe(recipe, Path("."), src, set_ or [], _reporter(quiet))
+    _print_report(result.report)
+    err.print(f"transcribe with: asr transcribe --model {result.model_path} FILE.wav", markup=False)
+
+
+if __name__ == "__main__":
+    app()
