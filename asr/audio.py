@@ -35,10 +35,10 @@ class AudioInfo:
 def info(path: str | Path) -> AudioInfo:
     """Read only the header of `path` (no decoding)."""
     path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: no such audio file")
     try:
         i = sf.info(str(path))
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such audio file") from None
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
         raise AudioError(f"{path}: not a readable audio file ({_reason(e)})") from None
     return AudioInfo(sample_rate=int(i.samplerate), frames=int(i.frames), channels=int(i.channels))

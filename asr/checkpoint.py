@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -49,13 +50,15 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     try:
         record = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CheckpointError(
-            f"{path}: refused: the file holds pickled Python objects that a safe load cannot "
-            f"read ({first[:160]}); only checkpoints written by asr are accepted"
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:160]})") from None
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found:
+            raise CheckpointError(
+                f"{path}: refused: the file holds a pickled Python object ({found.group(1)}) that a "
+                "safe load will not execute; only checkpoints written by asr are accepted"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(e)})") from None
+    except Exception as e:  # torch.load raises many types on garbage: KeyError, IndexError, ...
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an asr checkpoint (no '{FORMAT}' format tag)")
     if record.get("version") != VERSION:
@@ -64,3 +67,8 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
             f"(it reads version {VERSION}); upgrade asr or retrain"
         )
     return record
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0][:160] if text else type(e).__name__

@@ -106,6 +106,12 @@ def _coerce(tp, value, where: str):
         tp = next(a for a in args if a is not type(None))
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 reads 1e-3 (no dot) as a string; it is a float to anyone who writes it.
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp in (int, str, bool) and type(value) is tp:
         return value
     if tp is float and isinstance(value, float):

@@ -62,7 +62,7 @@ class LogMel(torch.nn.Module):
         self.mel = T.MelSpectrogram(
             sample_rate=s.sample_rate, n_fft=n_fft, win_length=s.win_length,
             hop_length=s.hop_length, f_min=s.f_min, f_max=s.f_max, n_mels=s.n_mels,
-            power=2.0, center=True, norm="slaney", mel_scale="slaney",
+            power=2.0, center=True, pad_mode="constant", norm="slaney", mel_scale="slaney",
         )
 
     @torch.no_grad()

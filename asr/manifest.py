@@ -12,6 +12,7 @@ language tags) can add fields without breaking older readers.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -101,8 +102,8 @@ def _parse(line: str, base: Path, where: str) -> Utterance:
         offset = float(record.pop("offset", 0.0) or 0.0)
     except (TypeError, ValueError):
         raise ManifestError(f"{where}: 'duration' and 'offset' must be numbers of seconds") from None
-    if duration < 0 or offset < 0:
-        raise ManifestError(f"{where}: 'duration' and 'offset' must not be negative")
+    if not (math.isfinite(duration) and math.isfinite(offset)) or duration < 0 or offset < 0:
+        raise ManifestError(f"{where}: 'duration' and 'offset' must be finite, non-negative seconds")
     uid, audio, text = record.pop("id"), record.pop("audio"), record.pop("text")
     if not isinstance(audio, str) or not audio:
         raise ManifestError(f"{where}: 'audio' must be a non-empty path")

@@ -49,6 +49,10 @@ def _keep(text: str, i: int) -> str:
     c = text[i]
     if not unicodedata.category(c).startswith("P"):
         return c
+    # Beside Chinese or Japanese characters punctuation separates nothing: drop it.
+    if any(0 <= j < len(text) and unicodedata.east_asian_width(text[j]) in "WF" and text[j].isalpha()
+           for j in (i - 1, i + 1)):
+        return ""
     # An apostrophe between two letters is part of the word.
     if c in "'’" and 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
         return "'"
@@ -94,10 +98,13 @@ class Vocabulary:
             {" "} if " " in text and not self.has_separator else set()
         )
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of a normalised text; raises AsrError on unknown characters."""
+    def encode(self, text: str, skip_unknown: bool = False) -> list[int]:
+        """Token ids of a normalised text; unknown characters raise AsrError
+        (or are left out with `skip_unknown`)."""
         missing = self.unknown(text)
-        if missing:
+        if missing and skip_unknown:
+            text = "".join(c for c in text if c not in missing)
+        elif missing:
             shown = ", ".join(repr(c) for c in sorted(missing))
             raise AsrError(f"characters not in the vocabulary: {shown} in {text!r}")
         return [self._ids[SEPARATOR if c == " " else c] for c in text]

@@ -28,7 +28,6 @@ from asr.features import LogMel, Normalizer, SpecAugment
 from asr.metrics import error_rates
 from asr.model import AcousticModel, output_lengths
 from asr.progress import Reporter
-from asr.recognizer import decode_features
 from asr.text import Vocabulary, normalize
 
 
@@ -91,7 +90,7 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "metrics.jsonl"
     log_path.write_text("")
-    state = {"epoch": 0, "step": 0, "best_wer": math.inf, "best_cer": math.inf}
+    state = {"epoch": 0, "step": 0, "best": (math.inf, math.inf, math.inf)}
 
     def save(path: Path, metrics: dict) -> None:
         checkpoint.save(path, {
@@ -108,14 +107,15 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
             state["epoch"] = epoch
             t0 = time.time()
             stats = _train_epoch(model, optimizer, scheduler, train_set, augment, settings, device, epoch, state, reporter, log_path)
-            hyps = decode_features(model, GreedyDecoder(vocab.blank), vocab, dev_set.features, device)
-            rates = error_rates(dev_set.texts, hyps)
+            rates, dev_loss = _validate(model, dev_set, vocab, device)
             seconds = time.time() - t0
-            metrics = {"event": "epoch", "epoch": epoch, "step": state["step"], **stats,
+            metrics = {"event": "epoch", "epoch": epoch, "step": state["step"], **stats, "dev_loss": dev_loss,
                        "dev_wer": rates.wer, "dev_cer": rates.cer, "seconds": round(seconds, 2),
                        "audio_s_per_s": round(train_set.seconds / seconds, 1)}
             _append(log_path, metrics)
-            best = rates.wer < state["best_wer"] or (rates.wer == state["best_wer"] and rates.cer < state["best_cer"])
+            # Best by dev WER; ties (common on small dev sets) go to lower CER, then lower dev loss.
+            key = (rates.wer, rates.cer, dev_loss)
+            best = key < state["best"]
             reporter.log(
                 f"epoch {epoch}/{ts.epochs}  loss {stats['loss']:.3f}  dev WER {100 * rates.wer:.2f}%  "
                 f"CER {100 * rates.cer:.2f}%  grad-norm {stats['grad_norm']:.2f} "
@@ -123,12 +123,12 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
             )
             save(out_dir / "last.pt", metrics)
             if best:
-                state["best_wer"], state["best_cer"] = rates.wer, rates.cer
+                state["best"] = key
                 save(out_dir / "model.pt", metrics)
     except KeyboardInterrupt:
         save(out_dir / "last.pt", {"event": "interrupted", "epoch": state["epoch"], "step": state["step"]})
         raise TrainingInterrupted(f"interrupted at epoch {state['epoch']} step {state['step']}; state saved to {out_dir / 'last.pt'}") from None
-    return TrainResult(out_dir / "model.pt", state["best_wer"], state["best_cer"], ts.epochs, time.time() - started)
+    return TrainResult(out_dir / "model.pt", state["best"][0], state["best"][1], ts.epochs, time.time() - started)
 
 
 def _train_epoch(model, optimizer, scheduler, split: _Split, augment, settings: Settings, device, epoch, state, reporter, log_path) -> dict:
@@ -153,24 +153,45 @@ def _train_epoch(model, optimizer, scheduler, split: _Split, augment, settings: 
             optimizer.step()
             scheduler.step()
             state["step"] += 1
-            total_loss += float(loss)
+            total_loss += loss.item()
             norms.append(norm)
             clipped += norm > ts.clip_norm
             if state["step"] % ts.log_every == 0:
-                _append(log_path, {"event": "step", "epoch": epoch, "step": state["step"], "loss": round(float(loss), 4),
+                _append(log_path, {"event": "step", "epoch": epoch, "step": state["step"], "loss": round(loss.item(), 4),
                                    "grad_norm": round(norm, 3), "clipped": norm > ts.clip_norm, "lr": scheduler.get_last_lr()[0]})
-            advance(loss=float(loss))
+            advance(loss=loss.item())
     n = max(len(batches), 1)
     return {"loss": total_loss / n, "grad_norm": sum(norms) / n, "clipped_share": clipped / n, "steps": len(batches)}
+
+
+@torch.no_grad()
+def _validate(model: AcousticModel, split: _Split, vocab: Vocabulary, device: torch.device) -> tuple:
+    """Greedy-decoding error rates and mean CTC loss on a held-out split."""
+    model.eval()
+    decoder = GreedyDecoder(vocab.blank)
+    hyps: list[str] = [""] * len(split.ids)
+    total, count = 0.0, 0
+    for idx in frame_batches([f.shape[0] for f in split.features], max_frames=60000, max_batch=64):
+        batch = collate([split.features[i] for i in idx], [split.targets[i] for i in idx], [split.ids[i] for i in idx])
+        log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
+        total += _ctc(log_probs, out_lengths, batch, device).item() * len(idx)
+        count += len(idx)
+        for i, ids in zip(idx, decoder(log_probs, out_lengths)):
+            hyps[i] = vocab.decode(ids)
+    return error_rates(split.texts, hyps), round(total / max(count, 1), 4)
+
+
+def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, batch: Batch, device: torch.device) -> torch.Tensor:
+    return F.ctc_loss(
+        log_probs.transpose(0, 1), batch.targets.to(device), out_lengths, batch.target_lengths,
+        blank=0, reduction="mean", zero_infinity=True,
+    )
 
 
 def _ctc_loss(model: AcousticModel, batch: Batch, device: torch.device) -> torch.Tensor:
     """Mean CTC loss of a batch; CTC sums over every alignment of each target."""
     log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
-    return F.ctc_loss(
-        log_probs.transpose(0, 1), batch.targets.to(device), out_lengths, batch.target_lengths,
-        blank=0, reduction="mean", zero_infinity=True,
-    )
+    return _ctc(log_probs, out_lengths, batch, device)
 
 
 def _read(path: Path, settings: Settings) -> list[manifest.Utterance]:
@@ -205,7 +226,8 @@ def _load_split(name, utts, vocab: Vocabulary, logmel: LogMel, settings: Setting
         raise AsrError(f"{name}: no usable utterances left")
     with reporter.progress(f"features {name}", len(keep)) as advance:
         feats = compute_features([u for u, _ in keep], logmel, workers=0, on_item=advance)
-    targets = [vocab.encode(t) if name == "train" else [] for _, t in keep]
+    # Dev targets are only scored by the loss: characters the training set never had are left out.
+    targets = [vocab.encode(t, skip_unknown=name != "train") for _, t in keep]
     return _Split([u.id for u, _ in keep], [t for _, t in keep], targets, feats, sum(u.duration for u, _ in keep))
 
 

@@ -21,7 +21,7 @@ import asr
 from asr.errors import AsrError, ConfigError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.")]
 Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint (default: $ASR_MODEL, else the newest exp/*/model.pt).")]

@@ -1,12 +1,15 @@
 """Kaldi/OpenSLR "yesno": 60 recordings of eight Hebrew yes/no words, one speaker, 8 kHz.
 
 Labels are in the file names: `0_0_1_0_1_0_1_1.wav` is "no no yes no yes no
-yes yes". As in Kaldi's recipe, the first 31 files (sorted by name) train and
-the other 29 test; every eighth training file is held out as dev.
+yes yes". 29 files drawn at random (fixed seed) test, as many as in Kaldi's
+recipe, and every eighth of the other 31 is held out as dev. Kaldi's split by
+sorted name would put every recording that starts with "yes" in test and
+none in train, which a bidirectional model rightly finds surprising.
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Callable
 
@@ -16,7 +19,7 @@ from asr.errors import AsrError
 WORDS = {"0": "no", "1": "yes"}
 
 
-def prepare(out: Path, src: Path | None, *, n_train: int = 31, log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
+def prepare(out: Path, src: Path | None, *, n_test: int = 29, seed: int = 0, log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
     if src is None:
         raise AsrError("yesno needs --src: the waves_yesno folder (from https://www.openslr.org/1/)")
     if not src.is_dir():
@@ -38,9 +41,10 @@ def prepare(out: Path, src: Path | None, *, n_train: int = 31, log: Callable[[st
             id=path.stem, audio=str(path.resolve()), duration=info.duration,
             text=" ".join(WORDS[x] for x in labels), speaker="yesno",
         ))
-    if len(utts) <= n_train:
-        raise AsrError(f"{src}: found {len(utts)} usable yesno recordings, need more than {n_train}")
-    head, test = utts[:n_train], utts[n_train:]
+    if len(utts) <= n_test + 1:
+        raise AsrError(f"{src}: found {len(utts)} usable yesno recordings, need more than {n_test + 1}")
+    random.Random(seed).shuffle(utts)
+    head, test = sorted(utts[n_test:], key=lambda u: u.id), sorted(utts[:n_test], key=lambda u: u.id)
     splits = {"train": [u for i, u in enumerate(head) if i % 8 != 7],
               "dev": [u for i, u in enumerate(head) if i % 8 == 7], "test": test}
     paths = {}
