@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -42,6 +43,11 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
 def _errors():
     """Library errors become `error: ...` on stderr with exit status 1 (130 if interrupted)."""
     from asr.train import TrainingInterrupted
+
+    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: save, then exit 130
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     except TrainingInterrupted as e:
@@ -53,6 +59,8 @@ def _errors():
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _reporter(quiet: bool):
@@ -81,7 +89,7 @@ def _options(items: Optional[list[str]]) -> dict:
 
 @app.command()
 def prep(
-    corpus: Annotated[str, typer.Argument(help="Corpus name: digits, yesno.")],
+    corpus: Annotated[str, typer.Argument(help="Corpus name (see the README: digits, yesno, an4, fsdd, librispeech, ...).")],
     out: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
     src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
@@ -184,6 +192,114 @@ def run(
         result = run_recipe(recipe, Path("."), src, set_ or [], _reporter(quiet))
     _print_report(result.report)
     err.print(f"transcribe with: asr transcribe --model {result.model_path} FILE.wav", markup=False)
+
+
+@app.command()
+def check(
+    manifests: Annotated[list[Path], typer.Argument(help="Manifests to check (duplicates are found across all of them).", exists=True, dir_okay=False)],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Check against this checkpoint's vocabulary and settings.", exists=True, dir_okay=False)] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Check against a settings YAML (vocabulary from the train*.jsonl manifests given, else all).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable; not with --model).")] = None,
+    fix: Annotated[Optional[Path], typer.Option("--fix", help="Write the manifest without its error-level utterances here (a folder, one file per input, when several MANIFESTs are given).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Find utterances that would fail or mislead training; exit 1 if any error-level finding.
+
+    Example: asr check data/an4/train.jsonl data/an4/dev.jsonl --fix data/an4-fixed
+    """
+    from asr.check import check_files
+    if model is not None and (config is not None or set_):
+        raise typer.BadParameter("--model brings its own settings: leave out --config and --set", param_hint="--model")
+    targets = _fix_targets(manifests, fix)
+    with _errors():
+        report = check_files(manifests, model=model, config=config, overrides=set_ or [], reporter=_reporter(quiet))
+        _write_fixed(report, targets, quiet)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _print_check(report)
+    n = len({(f.manifest, f.line) for f in report.findings if f.level == "error"})
+    if n:
+        hint = "" if fix else " (write a manifest without them with --fix OUT.jsonl)"
+        err.print(f"error: {n} of {report.utterances} utterance(s) have error-level findings{hint}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+def _fix_targets(manifests: list[Path], fix: Optional[Path]) -> list[tuple[Path, Path]]:
+    """(manifest, output) pairs for --fix: OUT itself for one manifest, OUT/<name> for several."""
+    if fix is None:
+        return []
+    if len(manifests) == 1 and not fix.is_dir():
+        return [(manifests[0], fix)]
+    names = [m.name for m in manifests]
+    if len(set(names)) < len(names):
+        raise typer.BadParameter("several MANIFESTs share a name; fix them one at a time", param_hint="--fix")
+    return [(m, fix / m.name) for m in manifests]
+
+
+def _write_fixed(report, targets: list[tuple[Path, Path]], quiet: bool) -> None:
+    from asr.check import fix as fix_manifest
+    for source, out in targets:
+        kept, removed = fix_manifest(report, source, out)
+        if not quiet:
+            err.print(f"{out}: {kept} utterance(s) kept, {removed} removed", markup=False, highlight=False)
+
+
+def _print_check(report) -> None:
+    from asr.check import DESCRIPTIONS
+    console = Console()
+    table = Table(title=f"check: {report.utterances} utterances, {report.audio_files} audio files")
+    for col, justify in (("level", "left"), ("code", "left"), ("count", "right"), ("meaning", "left")):
+        table.add_column(col, justify=justify)
+    for level, code, n in report.counts():
+        shown = n if level != "info" else ""
+        table.add_row(level, code, str(shown), DESCRIPTIONS.get(code, ""))
+    console.print(table)
+    for f in (f for f in report.findings if f.level == "info"):
+        console.print(f"info: {f.message}", markup=False, highlight=False)
+    worst = report.worst(20)
+    if worst:
+        # Plain lines, never cut: ids, paths and messages are what the reader acts on.
+        typer.echo(f"worst offenders ({len(worst)} of {sum(f.level != 'info' for f in report.findings)}):")
+        for f in worst:
+            typer.echo(f"  {f.id}  {f.manifest}:{f.line}  {f.level} {f.code}: {f.message}")
+    typer.echo(f"vocabulary: {report.vocabulary}")
+
+
+@app.command()
+def stats(
+    manifest: Annotated[Path, typer.Argument(help="Manifest to describe.", exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+) -> None:
+    """Hours, utterances, speakers, durations, transcript lengths and characters of a manifest.
+
+    Example: asr stats data/an4/train.jsonl --json
+    """
+    from asr.stats import stats as run_stats
+    with _errors():
+        s = run_stats(manifest)
+    if as_json:
+        typer.echo(json.dumps(s, ensure_ascii=False))
+        return
+    console = Console()
+    d = s["duration"]
+    table = Table(title=str(manifest))
+    for col in ("utterances", "hours", "speakers", "min s", "mean s", "max s"):
+        table.add_column(col, justify="right")
+    table.add_row(str(s["utterances"]), f"{s['hours']:.3f}", str(s["speakers"] if s["speakers"] is not None else "-"),
+                  f"{d['min']:.2f}", f"{d['mean']:.2f}", f"{d['max']:.2f}")
+    console.print(table)
+    hist = Table(title="transcript length (characters)")
+    hist.add_column("from", justify="right")
+    hist.add_column("to", justify="right")
+    hist.add_column("utterances", justify="right")
+    edges = s["text_length"]["edges"]
+    for i, n in enumerate(s["text_length"]["counts"]):
+        hist.add_row(str(edges[i]), str(edges[i + 1] - 1), str(n))
+    console.print(hist)
+    chars = "  ".join(f"{c!r}:{n}" for c, n in s["characters"].items())
+    console.print(f"characters ({len(s['characters'])}): {chars}", markup=False, highlight=False)
 
 
 if __name__ == "__main__":
