@@ -72,3 +72,36 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
 def _first_line(e: Exception) -> str:
     text = str(e).strip()
     return text.splitlines()[0][:160] if text else type(e).__name__
+
+
+def list_checkpoints(folder: str | Path, prefix: str) -> list[Path]:
+    """`folder/<prefix>*.pt`, oldest first (names carry zero-padded numbers)."""
+    folder = Path(folder)
+    return sorted(folder.glob(f"{prefix}*.pt")) if folder.is_dir() else []
+
+
+def newest(folder: str | Path) -> Path | None:
+    """The checkpoint in `folder` written at the latest training step."""
+    found = [(load_step(p), p) for p in list_checkpoints(folder, "")]
+    found = [(s, p) for s, p in found if s is not None]
+    return max(found, key=lambda sp: (sp[0], not sp[1].name.startswith("step-")))[1] if found else None
+
+
+def load_step(path: Path) -> int | None:
+    """Training step of a checkpoint, or None if it cannot be read."""
+    try:
+        return int(load(path)["train"]["step"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
+def prune(folder: str | Path, prefix: str, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints named `<prefix>*.pt`."""
+    for old in list_checkpoints(folder, prefix)[: -max(keep, 1)]:
+        old.unlink(missing_ok=True)
+
+
+def average_weights(paths: list[Path]) -> dict:
+    """Element-wise mean of the model weights of several checkpoints."""
+    states = [load(p)["model"]["state"] for p in paths]
+    return {k: sum(s[k].double() for s in states).div(len(states)).to(states[0][k].dtype) for k in states[0]}

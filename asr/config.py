@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from asr.augment import AugmentSettings
 from asr.errors import ConfigError
 from asr.features import FeatureSettings, SpecAugmentSettings
 from asr.model import ModelSettings
@@ -30,16 +31,30 @@ class TrainSettings:
     epochs: int = 20
     max_frames: int = 20000
     max_batch: int = 64
+    bucket_size: int = 0  # utterances sorted together; 0: 8 x max_batch
+    accumulate: int = 1  # batches per optimizer step
     lr: float = 2e-3
     weight_decay: float = 1e-2
+    schedule: str = "cosine"  # cosine | noam | plateau
     warmup_steps: int = 200
     final_lr_ratio: float = 0.05
+    plateau_patience: int = 1
     clip_norm: float = 5.0
     seed: int = 0
     specaugment: bool = True
     max_duration: float = 30.0
     log_every: int = 25
-    device: str = "auto"
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 on CUDA, else fp32) | fp32 | bf16 | fp16
+    compile: bool = False  # torch.compile the model
+    workers: int = 0  # data-loader processes computing features
+    cache_features: bool = True  # keep log-mels in memory (small corpora, workers=0)
+    stats_utterances: int = 500  # utterances for the normalisation statistics
+    checkpoint_every: int = 0  # optimizer steps between checkpoints (0: epoch ends only)
+    keep: int = 3  # step checkpoints kept
+    max_bad_steps: int = 20  # consecutive non-finite steps before giving up
+    early_stop: int = 0  # epochs without a better dev WER before stopping (0: never)
+    average: int = 0  # average the last N epoch checkpoints into the final model (0/1: off)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class Settings:
     features: FeatureSettings = field(default_factory=FeatureSettings)
     specaugment: SpecAugmentSettings = field(default_factory=SpecAugmentSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
 
 
@@ -100,6 +116,10 @@ def _coerce(tp, value, where: str):
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where)
     args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{where} must be a non-empty list, e.g. [0.9, 1.0, 1.1], got {value!r}")
+        return tuple(_coerce(args[0], v, where) for v in value)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None

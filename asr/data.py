@@ -14,7 +14,8 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from asr import audio
-from asr.features import LogMel
+from asr.augment import WaveAugment
+from asr.features import LogMel, Normalizer, SpecAugment
 from asr.manifest import Utterance
 
 
@@ -58,6 +59,57 @@ def compute_features(
         out.append(feats)
         on_item()
     return out
+
+
+def item_seed(seed: int, epoch: int, index: int) -> int:
+    """A seed for one utterance in one epoch, independent of workers and resumes."""
+    return (seed * 1_000_003 + epoch) * 1_000_033 + index
+
+
+class TrainDataset(torch.utils.data.Dataset):
+    """Item (index, epoch) -> (features (frames, n_mels), token ids, utterance id).
+
+    Features are computed on the fly (in the loader's workers when there are
+    any): audio -> speed perturbation / noise -> log-mel -> normalisation ->
+    SpecAugment, every random choice drawn from a generator seeded by
+    `item_seed(seed, epoch, index)`. With `cache`, log-mels are kept per
+    (utterance, speed) in this process (not with additive noise, which
+    differs every epoch): worth it for small corpora with workers=0.
+    """
+
+    def __init__(self, utterances: Sequence[Utterance], targets: Sequence[Sequence[int]], logmel: LogMel,
+                 normalizer: Normalizer, wave_augment: WaveAugment | None, spec_augment: SpecAugment | None,
+                 seed: int, cache: bool = False):
+        self.utterances, self.targets, self.logmel, self.normalizer = utterances, targets, logmel, normalizer
+        self.wave_augment, self.spec_augment, self.seed = wave_augment, spec_augment, seed
+        noisy = wave_augment is not None and bool(wave_augment.noises)
+        self.cache: dict | None = {} if cache and not noisy else None
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, Sequence[int], str]:
+        index, epoch = key
+        utt = self.utterances[index]
+        g = torch.Generator().manual_seed(item_seed(self.seed, epoch, index))
+        speed = self.wave_augment.choose_speed(g) if self.wave_augment else 1.0
+        feats = self.cache.get((index, speed)) if self.cache is not None else None
+        if feats is None:
+            duration = utt.duration if utt.offset else None
+            wave = audio.load(utt.audio, self.logmel.settings.sample_rate, utt.offset, duration)
+            if self.wave_augment is not None:
+                wave = self.wave_augment(wave, speed, g)
+            feats = self.normalizer(self.logmel(wave))
+            if self.cache is not None:
+                self.cache[(index, speed)] = feats
+        if self.spec_augment is not None:
+            feats = self.spec_augment(feats, g)
+        return feats, self.targets[index], utt.id
+
+
+def collate_items(items: Sequence[tuple[torch.Tensor, Sequence[int], str]]) -> Batch:
+    """collate() for a list of TrainDataset items."""
+    return collate([f for f, _, _ in items], [t for _, t, _ in items], [u for _, _, u in items])
 
 
 def collate(features: Sequence[torch.Tensor], targets: Sequence[Sequence[int]], ids: Sequence[str]) -> Batch:

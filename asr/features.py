@@ -79,9 +79,16 @@ class Normalizer:
 
     @classmethod
     def fit(cls, features: "list[torch.Tensor]") -> "Normalizer":
-        """Statistics over all frames of a list of (frames, n_mels) tensors."""
+        """Statistics over all frames of a list of (frames, n_mels) tensors.
+
+        Tensors holding NaN or infinity (a corrupt recording) are left out, so
+        one bad file cannot poison the normalisation of every utterance.
+        """
         if not features:
             raise AsrError("cannot compute feature statistics of an empty training set")
+        features = [f for f in features if torch.isfinite(f).all()]
+        if not features:
+            raise AsrError("no training utterance gave finite features (corrupt audio? run `asr check` on the manifest)")
         total = sum(f.shape[0] for f in features)
         s = sum(f.double().sum(0) for f in features)
         ss = sum((f.double() ** 2).sum(0) for f in features)
@@ -101,22 +108,33 @@ class Normalizer:
 
 
 class SpecAugment:
-    """Frequency and time masking (torchaudio) on one (frames, n_mels) tensor."""
+    """Frequency and time masking of one (frames, n_mels) tensor.
+
+    Random choices come from the generator passed in, never from the global
+    RNG, so augmentation is reproducible per utterance and epoch.
+    """
 
     def __init__(self, settings: SpecAugmentSettings):
         self.settings = settings
-        self.freq = T.FrequencyMasking(settings.freq_width, iid_masks=False)
 
-    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+    def __call__(self, features: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         s = self.settings
-        x = features.t().unsqueeze(0)  # (1, n_mels, frames), the layout torchaudio masks
+        x = features.clone()
+        frames, bins = x.shape
         for _ in range(s.freq_masks):
-            x = self.freq(x)
-        width = min(s.time_width, int(s.time_ratio * x.shape[-1]))
-        if width > 0:
-            for _ in range(s.time_masks):
-                x = T.TimeMasking(width)(x)
-        return x.squeeze(0).t().contiguous()
+            _mask(x, 1, min(s.freq_width, bins), generator)
+        for _ in range(s.time_masks):
+            _mask(x, 0, min(s.time_width, int(s.time_ratio * frames)), generator)
+        return x
+
+
+def _mask(x: torch.Tensor, dim: int, max_width: int, generator: torch.Generator | None) -> None:
+    """Zero a random band of up to `max_width` rows (dim 0) or columns (dim 1) in place."""
+    if max_width <= 0:
+        return
+    width = int(torch.randint(0, max_width + 1, (1,), generator=generator))
+    start = int(torch.randint(0, x.shape[dim] - width + 1, (1,), generator=generator))
+    x.narrow(dim, start, width).zero_()
 
 
 def settings_dict(settings: FeatureSettings) -> dict:

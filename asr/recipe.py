@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from asr import config, corpora
+from asr import checkpoint, config, corpora
 from asr.errors import ConfigError
 from asr.evaluate import EvalReport, evaluate
 from asr.progress import Reporter
@@ -65,8 +65,9 @@ def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: l
     if done.is_file():
         reporter.log(f"stage 2 train: {done} exists, skipped")
     else:
-        reporter.log(f"stage 2 train: {data_dir} -> {exp_dir}")
-        result = train(data_dir, settings, exp_dir, reporter)
+        resume = checkpoint.newest(exp_dir / "checkpoints") is not None
+        reporter.log(f"stage 2 train: {data_dir} -> {exp_dir}{' (resuming)' if resume else ''}")
+        result = train(data_dir, settings, exp_dir, reporter, resume=resume)
         write_result(done, result)
 
     reporter.log("stage 3 evaluate: test set")

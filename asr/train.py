@@ -2,16 +2,17 @@
 
 `train(data_dir, settings, out_dir)` reads `train.jsonl` and `dev.jsonl`
 from `data_dir`, and writes into `out_dir`:
-    model.pt       the best checkpoint by dev WER (everything to transcribe and resume)
-    last.pt        the checkpoint of the last finished epoch
-    metrics.jsonl  one JSON object per logged step and per epoch
+    model.pt        the best checkpoint by dev WER (everything to transcribe, and to resume)
+    checkpoints/    step-NNNNNNN.pt every `checkpoint_every` steps (the last `keep`)
+                    and epoch-NNN.pt at each epoch end; `resume=True` continues
+                    from the newest, bit for bit on CPU
+    metrics.jsonl   one JSON object per logged step and per epoch
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,18 @@ import torch
 import torch.nn.functional as F
 
 from asr import checkpoint, manifest
+from asr.augment import WaveAugment
+from asr.check import DESCRIPTIONS, trainable
 from asr.config import Settings, to_dict
-from asr.data import Batch, collate, compute_features, ctc_frames_needed, frame_batches
+from asr.data import Batch, TrainDataset, collate, collate_items, compute_features, frame_batches
 from asr.decoding import GreedyDecoder
-from asr.errors import AsrError
+from asr.distributed import Distributed
+from asr.errors import AsrError, ConfigError
 from asr.features import LogMel, Normalizer, SpecAugment
 from asr.metrics import error_rates
-from asr.model import AcousticModel, output_lengths
+from asr.model import AcousticModel
 from asr.progress import Reporter
+from asr.schedule import Schedule
 from asr.text import Vocabulary, normalize
 
 
@@ -44,207 +49,332 @@ class TrainResult:
     seconds: float
 
 
-@dataclass
-class _Split:
-    """Utterances of one split with their normalised texts, token ids and features."""
-
-    ids: list[str]
-    texts: list[str]
-    targets: list[list[int]]
-    features: list[torch.Tensor]
-    seconds: float
-
-
-def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None) -> TrainResult:
-    """Train a model on the manifests in `data_dir`; see the module docstring."""
-    reporter = reporter or Reporter()
-    data_dir, out_dir = Path(data_dir), Path(out_dir)
-    ts = settings.train
-    torch.manual_seed(ts.seed)
-    random.seed(ts.seed)
-    device = _device(ts.device)
-    started = time.time()
-
-    logmel = LogMel(settings.features)
-    train_utts = _read(data_dir / "train.jsonl", settings)
-    vocab = Vocabulary.build(normalize(u.text, settings.text) for u in train_utts)
-    train_set = _load_split("train", train_utts, vocab, logmel, settings, reporter)
-    dev_set = _load_split("dev", _read(data_dir / "dev.jsonl", settings), vocab, logmel, settings, reporter)
-    normalizer = Normalizer.fit(train_set.features)
-    for split in (train_set, dev_set):
-        split.features = [normalizer(f) for f in split.features]
-
-    model = AcousticModel(settings.features.n_mels, len(vocab), settings.model).to(device)
-    reporter.log(
-        f"model: {settings.model.layers}x{settings.model.hidden} "
-        f"{'bi' if settings.model.bidirectional else ''}{settings.model.cell.upper()}, "
-        f"subsample {settings.model.subsample} ({settings.model.frontend}), "
-        f"{model.num_parameters() / 1e6:.2f}M parameters, vocabulary {len(vocab)}, device {device}"
-    )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=ts.lr, weight_decay=ts.weight_decay)
-    lengths = [f.shape[0] for f in train_set.features]
-    steps_per_epoch = len(frame_batches(lengths, ts.max_frames, ts.max_batch))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(ts.warmup_steps, ts.epochs * steps_per_epoch, ts.final_lr_ratio))
-    augment = SpecAugment(settings.specaugment) if ts.specaugment else None
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / "metrics.jsonl"
-    log_path.write_text("")
-    state = {"epoch": 0, "step": 0, "best": (math.inf, math.inf, math.inf)}
-
-    def save(path: Path, metrics: dict) -> None:
-        checkpoint.save(path, {
-            "settings": to_dict(settings), "vocab": vocab.to_dict(), "text": to_dict(settings.text),
-            "features": {"settings": to_dict(settings.features), "normalizer": normalizer.to_dict()},
-            "model": {"n_inputs": settings.features.n_mels, "vocab_size": len(vocab),
-                      "settings": to_dict(settings.model), "state": model.state_dict()},
-            "train": {"epoch": state["epoch"], "step": state["step"], "metrics": metrics,
-                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()},
-        })
-
+def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None,
+          resume: bool = False, dist: Distributed = Distributed()) -> TrainResult:
+    """Train on the manifests in `data_dir`; see the module docstring."""
+    trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist)
     try:
-        for epoch in range(1, ts.epochs + 1):
-            state["epoch"] = epoch
-            t0 = time.time()
-            stats = _train_epoch(model, optimizer, scheduler, train_set, augment, settings, device, epoch, state, reporter, log_path)
-            rates, dev_loss = _validate(model, dev_set, vocab, device)
-            seconds = time.time() - t0
-            metrics = {"event": "epoch", "epoch": epoch, "step": state["step"], **stats, "dev_loss": dev_loss,
-                       "dev_wer": rates.wer, "dev_cer": rates.cer, "seconds": round(seconds, 2),
-                       "audio_s_per_s": round(train_set.seconds / seconds, 1)}
-            _append(log_path, metrics)
-            # Best by dev WER; ties (common on small dev sets) go to lower CER, then lower dev loss.
-            key = (rates.wer, rates.cer, dev_loss)
-            best = key < state["best"]
-            reporter.log(
-                f"epoch {epoch}/{ts.epochs}  loss {stats['loss']:.3f}  dev WER {100 * rates.wer:.2f}%  "
-                f"CER {100 * rates.cer:.2f}%  grad-norm {stats['grad_norm']:.2f} "
-                f"(clipped {100 * stats['clipped_share']:.0f}% of steps)  {seconds:.0f} s{'  *best' if best else ''}"
-            )
-            save(out_dir / "last.pt", metrics)
+        if resume:
+            trainer.resume()
+        return trainer.run()
+    finally:
+        dist.stop()
+
+
+class Trainer:
+    """The state of one training run; `run()` reads top to bottom."""
+
+    def __init__(self, data_dir: Path, settings: Settings, out_dir: Path, reporter: Reporter, dist: Distributed):
+        ts = self.ts = settings.train
+        self.settings, self.out_dir, self.dist = settings, out_dir, dist
+        self.reporter = reporter if dist.is_main else Reporter()
+        self.device = dist.device(ts.device)
+        dist.start(self.device)
+        torch.manual_seed(ts.seed)
+        self.started = time.time()
+
+        self.logmel = LogMel(settings.features)
+        train_utts = _read(data_dir / "train.jsonl")
+        self.vocab = Vocabulary.build(normalize(u.text, settings.text) for u in train_utts)
+        self.train_utts, self.train_texts = self._select("train", train_utts, data_dir / "train.jsonl")
+        self.dev_utts, self.dev_texts = self._select("dev", _read(data_dir / "dev.jsonl"), data_dir / "dev.jsonl")
+        self.normalizer = self._fit_normalizer()
+        self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, ts.workers)]
+        self.dev_targets = [self.vocab.encode(t, skip_unknown=True) for t in self.dev_texts]
+
+        self.model = AcousticModel(settings.features.n_mels, len(self.vocab), settings.model).to(self.device)
+        self.net = self.model
+        if dist.enabled:
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
+        if ts.compile:
+            self.net = torch.compile(self.net)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=ts.lr, weight_decay=ts.weight_decay)
+        self.precision = _precision(ts.precision, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == torch.float16)
+        speeds = settings.augment.speeds
+        self.frame_lengths = [math.ceil(settings.features.frames(u.duration) / min(speeds)) for u in self.train_utts]
+        self.steps_per_epoch = math.ceil(len(self._batches(1)) / ts.accumulate)
+        self.schedule = Schedule(ts.schedule, ts.lr, ts.warmup_steps, ts.epochs * self.steps_per_epoch,
+                                 ts.final_lr_ratio, ts.plateau_patience)
+        self.dataset = TrainDataset(
+            self.train_utts, [self.vocab.encode(t) for t in self.train_texts], self.logmel, self.normalizer,
+            WaveAugment(settings.augment, settings.features.sample_rate) if settings.augment.active else None,
+            SpecAugment(settings.specaugment) if ts.specaugment else None, ts.seed, ts.cache_features and ts.workers == 0,
+        )
+        self.state = {"epoch": 1, "position": 0, "step": 0, "best": [math.inf, math.inf, math.inf],
+                      "bad_steps": 0, "skipped_steps": 0, "stale_epochs": 0, "running": _new_running()}
+        self.log_path = out_dir / "metrics.jsonl"
+        self.reporter.log(
+            f"model: {settings.model.layers}x{settings.model.hidden} "
+            f"{'bi' if settings.model.bidirectional else ''}{settings.model.cell.upper()}, subsample "
+            f"{settings.model.subsample} ({settings.model.frontend}), {self.model.num_parameters() / 1e6:.2f}M "
+            f"parameters, vocabulary {len(self.vocab)}, device {self.device}, {self.precision}, "
+            f"{dist.world_size} process(es), {self.steps_per_epoch} steps/epoch"
+        )
+
+    # ---- the loop -------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        ts, st = self.ts, self.state
+        if self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            if st["step"] == 0 and st["position"] == 0:
+                self.log_path.write_text("")
+        try:
+            while st["epoch"] <= ts.epochs:
+                self._train_epoch()
+                if self._end_epoch():
+                    break
+        except KeyboardInterrupt:
+            self._save_step_checkpoint()
+            raise TrainingInterrupted(
+                f"interrupted at epoch {st['epoch']} step {st['step']}; resume with --resume "
+                f"(state saved in {self.out_dir / 'checkpoints'})") from None
+        if ts.average > 1:
+            self._average()
+        best = st["best"]
+        return TrainResult(self.out_dir / "model.pt", best[0], best[1], st["epoch"] - 1, time.time() - self.started)
+
+    def _train_epoch(self) -> None:
+        ts, st = self.ts, self.state
+        self.model.train()
+        batches = self._batches(st["epoch"])
+        todo = batches[st["position"]:]
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=[[(i, st["epoch"]) for i in b] for b in todo],
+            collate_fn=collate_items, num_workers=ts.workers, generator=torch.Generator(),
+            persistent_workers=False, prefetch_factor=4 if ts.workers else None,
+        )
+        t0 = time.time()
+        with self.reporter.progress(f"epoch {st['epoch']}", len(batches)) as advance:
+            for _ in range(st["position"]):
+                advance()
+            for batch in loader:
+                loss = self._forward_backward(batch)
+                st["position"] += 1
+                if st["position"] % ts.accumulate == 0 or st["position"] == len(batches):
+                    self._optimizer_step(batch)
+                    if ts.checkpoint_every and st["step"] % ts.checkpoint_every == 0:
+                        self._save_step_checkpoint()
+                advance(loss=loss)
+        st["running"]["seconds"] += time.time() - t0
+
+    def _forward_backward(self, batch: Batch) -> float:
+        """Loss of one batch, its gradients added to the parameters' (scaled for accumulation)."""
+        with torch.autocast(self.device.type, dtype=self.precision, enabled=self.precision != torch.float32):
+            log_probs, out_lengths = self.net(batch.features.to(self.device), batch.feature_lengths)
+        loss = _ctc(log_probs, out_lengths, batch, self.device)
+        self.scaler.scale(loss / self.ts.accumulate).backward()
+        run = self.state["running"]
+        value = loss.item()
+        run["finite"] = run["finite"] and math.isfinite(value)
+        run["audio_s"] += float(batch.feature_lengths.sum()) * self.settings.features.hop_ms / 1000
+        if math.isfinite(value):
+            run["loss"] += value
+            run["batches"] += 1
+        run["ids"] = batch.ids
+        return value
+
+    def _optimizer_step(self, batch: Batch) -> None:
+        """Clip, check, step (or skip a non-finite step), schedule, log."""
+        ts, st, run = self.ts, self.state, self.state["running"]
+        self.scaler.unscale_(self.optimizer)
+        # RNN loss surfaces have cliffs: one step off a cliff would undo hours of
+        # training, so the gradient norm is clipped, and how often is logged.
+        norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), ts.clip_norm))
+        bad = self.dist.any(not (math.isfinite(norm) and run["finite"]), self.device)
+        run["finite"] = True
+        if bad and self.precision != torch.float16:
+            self.optimizer.zero_grad(set_to_none=True)
+            st["bad_steps"] += 1
+            st["skipped_steps"] += 1
+            if st["bad_steps"] >= ts.max_bad_steps:
+                raise AsrError(
+                    f"{st['bad_steps']} steps in a row had a non-finite loss or gradient; the last batch held "
+                    f"{', '.join(run['ids'][:20])} (check these with `asr check`, or lower train.lr)")
+            return
+        st["bad_steps"] = 0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.schedule.lr(st["step"])
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        st["step"] += 1
+        run["steps"] += 1
+        run["norm"] += norm
+        run["clipped"] += norm > ts.clip_norm
+        if st["step"] % ts.log_every == 0 and self.dist.is_main:
+            _append(self.log_path, {"event": "step", "epoch": st["epoch"], "step": st["step"],
+                                    "loss": round(run["loss"] / max(run["batches"], 1), 4), "grad_norm": round(norm, 3),
+                                    "clipped": norm > ts.clip_norm, "lr": self.schedule.lr(st["step"] - 1)})
+
+    def _end_epoch(self) -> bool:
+        """Validate, log, keep the best; True when training should stop early."""
+        ts, st, run = self.ts, self.state, self.state["running"]
+        rates, dev_loss = self._validate()
+        self.schedule.epoch_end(dev_loss)
+        audio_s = self.dist.total(run["audio_s"], self.device)
+        n = max(run["steps"], 1)
+        metrics = {"event": "epoch", "epoch": st["epoch"], "step": st["step"],
+                   "loss": run["loss"] / max(run["batches"], 1), "grad_norm": run["norm"] / n,
+                   "clipped_share": run["clipped"] / n, "skipped_steps": st["skipped_steps"], "dev_loss": dev_loss,
+                   "dev_wer": rates.wer, "dev_cer": rates.cer, "seconds": round(run["seconds"], 2),
+                   "audio_s_per_s": round(audio_s / max(run["seconds"], 1e-9), 1)}
+        key = [rates.wer, rates.cer, dev_loss]
+        # Best by dev WER; ties (common on small dev sets) go to lower CER, then lower dev loss.
+        best = key < st["best"]
+        st["stale_epochs"] = 0 if rates.wer < st["best"][0] else st["stale_epochs"] + 1
+        if best:
+            st["best"] = key
+        self.reporter.log(
+            f"epoch {st['epoch']}/{ts.epochs}  loss {metrics['loss']:.3f}  dev WER {100 * rates.wer:.2f}%  "
+            f"CER {100 * rates.cer:.2f}%  grad-norm {metrics['grad_norm']:.2f} (clipped "
+            f"{100 * metrics['clipped_share']:.0f}% of steps)  {metrics['audio_s_per_s']:.0f} audio s/s  "
+            f"{run['seconds']:.0f} s{'  *best' if best else ''}")
+        st["epoch"] += 1
+        st["position"] = 0
+        st["running"] = _new_running()
+        stop = bool(ts.early_stop) and st["stale_epochs"] >= ts.early_stop
+        if self.dist.is_main:
+            _append(self.log_path, metrics)
+            payload = self._payload(metrics)
+            checkpoint.save(self.out_dir / "checkpoints" / f"epoch-{st['epoch'] - 1:03d}.pt", payload)
+            checkpoint.prune(self.out_dir / "checkpoints", "epoch-", max(ts.keep, ts.average))
             if best:
-                state["best"] = key
-                save(out_dir / "model.pt", metrics)
-    except KeyboardInterrupt:
-        save(out_dir / "last.pt", {"event": "interrupted", "epoch": state["epoch"], "step": state["step"]})
-        raise TrainingInterrupted(f"interrupted at epoch {state['epoch']} step {state['step']}; state saved to {out_dir / 'last.pt'}") from None
-    return TrainResult(out_dir / "model.pt", state["best"][0], state["best"][1], ts.epochs, time.time() - started)
+                checkpoint.save(self.out_dir / "model.pt", payload)
+        if stop:
+            self.reporter.log(f"early stop: dev WER has not improved for {ts.early_stop} epochs")
+        return stop
 
+    @torch.no_grad()
+    def _validate(self) -> tuple:
+        """Greedy-decoding error rates and mean CTC loss on the dev split."""
+        self.model.eval()
+        decoder = GreedyDecoder(self.vocab.blank)
+        hyps: list[str] = [""] * len(self.dev_features)
+        total = 0.0
+        for idx in frame_batches([f.shape[0] for f in self.dev_features], max_frames=60000, max_batch=64):
+            batch = collate([self.dev_features[i] for i in idx], [self.dev_targets[i] for i in idx], [str(i) for i in idx])
+            log_probs, out_lengths = self.model(batch.features.to(self.device), batch.feature_lengths)
+            total += _ctc(log_probs, out_lengths, batch, self.device).item() * len(idx)
+            for i, ids in zip(idx, decoder(log_probs, out_lengths)):
+                hyps[i] = self.vocab.decode(ids)
+        self.model.train()
+        return error_rates(self.dev_texts, hyps), round(total / max(len(hyps), 1), 4)
 
-def _train_epoch(model, optimizer, scheduler, split: _Split, augment, settings: Settings, device, epoch, state, reporter, log_path) -> dict:
-    """One pass over the training set; returns the epoch's loss and clipping figures."""
-    ts = settings.train
-    model.train()
-    lengths = [f.shape[0] for f in split.features]
-    batches = frame_batches(lengths, ts.max_frames, ts.max_batch, shuffle=True, seed=ts.seed + epoch, bucket_size=ts.max_batch * 8)
-    total_loss, norms, clipped = 0.0, [], 0
-    with reporter.progress(f"epoch {epoch}", len(batches)) as advance:
-        for idx in batches:
-            feats = [split.features[i] for i in idx]
-            if augment is not None:
-                feats = [augment(f) for f in feats]
-            batch = collate(feats, [split.targets[i] for i in idx], [split.ids[i] for i in idx])
-            loss = _ctc_loss(model, batch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            # RNN loss surfaces have cliffs: one step off a cliff would undo hours of
-            # training, so the gradient norm is clipped, and how often is logged.
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), ts.clip_norm))
-            optimizer.step()
-            scheduler.step()
-            state["step"] += 1
-            total_loss += loss.item()
-            norms.append(norm)
-            clipped += norm > ts.clip_norm
-            if state["step"] % ts.log_every == 0:
-                _append(log_path, {"event": "step", "epoch": epoch, "step": state["step"], "loss": round(loss.item(), 4),
-                                   "grad_norm": round(norm, 3), "clipped": norm > ts.clip_norm, "lr": scheduler.get_last_lr()[0]})
-            advance(loss=loss.item())
-    n = max(len(batches), 1)
-    return {"loss": total_loss / n, "grad_norm": sum(norms) / n, "clipped_share": clipped / n, "steps": len(batches)}
+    # ---- checkpoints ----------------------------------------------------------------------
+    def _payload(self, metrics: dict) -> dict:
+        s = self.settings
+        return {
+            "settings": to_dict(s), "vocab": self.vocab.to_dict(), "text": to_dict(s.text),
+            "features": {"settings": to_dict(s.features), "normalizer": self.normalizer.to_dict()},
+            "model": {"n_inputs": s.features.n_mels, "vocab_size": len(self.vocab),
+                      "settings": to_dict(s.model), "state": self.model.state_dict()},
+            "train": {**{k: v for k, v in self.state.items()}, "metrics": metrics,
+                      "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                      "scaler": self.scaler.state_dict(), "rng": torch.get_rng_state(),
+                      "world_size": self.dist.world_size},
+        }
 
+    def _save_step_checkpoint(self) -> None:
+        if self.dist.is_main:
+            checkpoint.save(self.out_dir / "checkpoints" / f"step-{self.state['step']:08d}.pt",
+                            self._payload({"event": "step", "step": self.state["step"]}))
+            checkpoint.prune(self.out_dir / "checkpoints", "step-", self.ts.keep)
 
-@torch.no_grad()
-def _validate(model: AcousticModel, split: _Split, vocab: Vocabulary, device: torch.device) -> tuple:
-    """Greedy-decoding error rates and mean CTC loss on a held-out split."""
-    model.eval()
-    decoder = GreedyDecoder(vocab.blank)
-    hyps: list[str] = [""] * len(split.ids)
-    total, count = 0.0, 0
-    for idx in frame_batches([f.shape[0] for f in split.features], max_frames=60000, max_batch=64):
-        batch = collate([split.features[i] for i in idx], [split.targets[i] for i in idx], [split.ids[i] for i in idx])
-        log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
-        total += _ctc(log_probs, out_lengths, batch, device).item() * len(idx)
-        count += len(idx)
-        for i, ids in zip(idx, decoder(log_probs, out_lengths)):
-            hyps[i] = vocab.decode(ids)
-    return error_rates(split.texts, hyps), round(total / max(count, 1), 4)
+    def resume(self) -> None:
+        """Continue from the newest checkpoint in `out_dir/checkpoints`."""
+        path = checkpoint.newest(self.out_dir / "checkpoints")
+        if path is None:
+            raise AsrError(f"nothing to resume: no checkpoint in {self.out_dir / 'checkpoints'} (train without --resume)")
+        record = checkpoint.load(path)
+        if record["vocab"] != self.vocab.to_dict():
+            raise AsrError(f"{path}: the vocabulary differs from this data's; resume with the same data")
+        if record["model"]["settings"] != to_dict(self.settings.model):
+            raise ConfigError(f"{path}: the model settings differ from the checkpoint's; resume with the same settings")
+        tr = record["train"]
+        if tr.get("world_size", 1) != self.dist.world_size:
+            raise AsrError(f"{path}: saved by {tr.get('world_size', 1)} process(es); resume with as many")
+        self.model.load_state_dict(record["model"]["state"])
+        self.normalizer = Normalizer.from_dict(record["features"]["normalizer"])
+        self.dataset.normalizer = self.normalizer
+        self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, self.ts.workers)]
+        self.optimizer.load_state_dict(tr["optimizer"])
+        self.schedule.load_state_dict(tr["schedule"])
+        self.scaler.load_state_dict(tr["scaler"])
+        torch.set_rng_state(tr["rng"])
+        self.state = {k: tr[k] for k in self.state}
+        self.reporter.log(f"resumed from {path}: epoch {self.state['epoch']}, step {self.state['step']}")
+
+    def _average(self) -> None:
+        """Average the last `average` epoch checkpoints; keep the result if dev WER is no worse."""
+        paths = checkpoint.list_checkpoints(self.out_dir / "checkpoints", "epoch-")[-self.ts.average:]
+        if len(paths) < 2:
+            return
+        self.model.load_state_dict(checkpoint.average_weights(paths))
+        rates, dev_loss = self._validate()
+        key = [rates.wer, rates.cer, dev_loss]
+        self.reporter.log(f"average of {len(paths)} epochs: dev WER {100 * rates.wer:.2f}%  CER {100 * rates.cer:.2f}%")
+        if key <= self.state["best"]:
+            self.state["best"] = key
+            if self.dist.is_main:
+                checkpoint.save(self.out_dir / "model.pt", self._payload({"event": "average", "epochs": len(paths),
+                                                                         "dev_wer": rates.wer, "dev_cer": rates.cer}))
+
+    # ---- data -----------------------------------------------------------------------------
+    def _batches(self, epoch: int) -> list[list[int]]:
+        ts = self.ts
+        batches = frame_batches(self.frame_lengths, ts.max_frames, ts.max_batch, shuffle=True,
+                                seed=ts.seed * 7919 + epoch, bucket_size=ts.bucket_size or 8 * ts.max_batch)
+        return self.dist.shard(batches)
+
+    def _select(self, name: str, utts: list, path: Path) -> tuple[list, list[str]]:
+        """Drop what cannot train (the checks of `asr check`, cached), saying how many and why."""
+        s = self.settings
+        keep, dropped = trainable(utts, self.vocab if name == "train" else None, s.text, s.features,
+                                  s.model.subsample, self.ts.max_duration, manifest_path=path,
+                                  for_training=name == "train", workers=2)
+        for code, count in sorted(dropped.items()):
+            self.reporter.log(f"{name}: dropped {count} utterance(s): {DESCRIPTIONS.get(code, code)} [{code}]")
+        if not keep:
+            raise AsrError(f"{path}: no usable utterances left (run `asr check {path}` to see why)")
+        return keep, [normalize(u.text, s.text) for u in keep]
+
+    def _fit_normalizer(self) -> Normalizer:
+        """Feature statistics of up to `stats_utterances` training utterances (a fixed random sample)."""
+        g = torch.Generator().manual_seed(self.ts.seed)
+        order = torch.randperm(len(self.train_utts), generator=g)[: self.ts.stats_utterances].tolist()
+        sample = [self.train_utts[i] for i in sorted(order)]
+        with self.reporter.progress("feature statistics", len(sample)) as advance:
+            return Normalizer.fit(compute_features(sample, self.logmel, self.ts.workers, on_item=advance))
 
 
 def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, batch: Batch, device: torch.device) -> torch.Tensor:
-    return F.ctc_loss(
-        log_probs.transpose(0, 1), batch.targets.to(device), out_lengths, batch.target_lengths,
-        blank=0, reduction="mean", zero_infinity=True,
-    )
-
-
-def _ctc_loss(model: AcousticModel, batch: Batch, device: torch.device) -> torch.Tensor:
     """Mean CTC loss of a batch; CTC sums over every alignment of each target."""
-    log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
-    return _ctc(log_probs, out_lengths, batch, device)
+    return F.ctc_loss(log_probs.float().transpose(0, 1), batch.targets.to(device), out_lengths, batch.target_lengths,
+                      blank=0, reduction="mean", zero_infinity=True)
 
 
-def _read(path: Path, settings: Settings) -> list[manifest.Utterance]:
+def _new_running() -> dict:
+    return {"loss": 0.0, "batches": 0, "steps": 0, "norm": 0.0, "clipped": 0, "audio_s": 0.0,
+            "seconds": 0.0, "finite": True, "ids": []}
+
+
+def _precision(name: str, device: torch.device) -> torch.dtype:
+    choices = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    if name not in choices:
+        raise ConfigError(f"train.precision must be auto, fp32, bf16 or fp16, not {name!r}")
+    if name == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision=fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
+    return choices[name]
+
+
+def _read(path: Path) -> list[manifest.Utterance]:
     utts = manifest.read(path)
     if not utts:
         raise AsrError(f"{path}: no utterances (prepare data with `asr prep`)")
     return utts
-
-
-def _load_split(name, utts, vocab: Vocabulary, logmel: LogMel, settings: Settings, reporter: Reporter) -> _Split:
-    """Normalise texts, drop what cannot train, and compute features."""
-    ts = settings.train
-    keep, dropped = [], {}
-    for u in utts:
-        text = normalize(u.text, settings.text)
-        reason = None
-        if u.duration > ts.max_duration:
-            reason = f"longer than train.max_duration={ts.max_duration:g} s"
-        elif name == "train" and not text:
-            reason = "empty transcript"
-        elif name == "train":
-            frames = int(output_lengths(torch.tensor(settings.features.frames(u.duration)), settings.model.subsample))
-            if ctc_frames_needed(vocab.encode(text)) > frames:
-                reason = "transcript too long for its audio (CTC-infeasible)"
-        if reason:
-            dropped[reason] = dropped.get(reason, 0) + 1
-        else:
-            keep.append((u, text))
-    for reason, count in dropped.items():
-        reporter.log(f"{name}: dropped {count} utterance(s): {reason}")
-    if not keep:
-        raise AsrError(f"{name}: no usable utterances left")
-    with reporter.progress(f"features {name}", len(keep)) as advance:
-        feats = compute_features([u for u, _ in keep], logmel, workers=0, on_item=advance)
-    # Dev targets are only scored by the loss: characters the training set never had are left out.
-    targets = [vocab.encode(t, skip_unknown=name != "train") for _, t in keep]
-    return _Split([u.id for u, _ in keep], [t for _, t in keep], targets, feats, sum(u.duration for u, _ in keep))
-
-
-def _schedule(warmup: int, total: int, final_ratio: float):
-    """Linear warm-up to the peak rate, then cosine decay to `final_ratio` of it."""
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return factor
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _append(path: Path, record: dict) -> None:

@@ -112,21 +112,27 @@ def train(
     config: Annotated[Optional[Path], typer.Option(help="Settings YAML (e.g. recipes/digits/train.yaml).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Experiment folder [default: exp/<name of DATA>].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in OUT/checkpoints.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Train a CTC model; writes OUT/model.pt (best by dev WER) and OUT/metrics.jsonl.
 
     Example: asr train data/digits --config recipes/digits/train.yaml --set train.epochs=5
+    Several processes: torchrun --nproc-per-node 2 -m asr_cli.main train data/digits
     """
     from asr import config as cfg
+    from asr.distributed import Distributed
     from asr.recipe import write_result
     from asr.train import train as run_train
+    dist = Distributed(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
     with _errors():
         settings = cfg.load(config, set_ or [])
         out = out or Path("exp") / data.resolve().name
-        result = run_train(data, settings, out, _reporter(quiet))
-        write_result(out / "result.json", result)
-    typer.echo(json.dumps({"model": str(result.model_path), "dev_wer": result.best_dev_wer, "dev_cer": result.best_dev_cer}))
+        result = run_train(data, settings, out, _reporter(quiet or not dist.is_main), resume=resume, dist=dist)
+        if dist.is_main:
+            write_result(out / "result.json", result)
+    if dist.is_main:
+        typer.echo(json.dumps({"model": str(result.model_path), "dev_wer": result.best_dev_wer, "dev_cer": result.best_dev_cer}))
 
 
 @app.command()

@@ -18,3 +18,13 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_digits(tmp_path_factory) -> Path:
+    """24 train / 4 dev / 4 test synthetic digit utterances (eSpeak NG), made once per session."""
+    from asr.corpora import digits
+
+    out = tmp_path_factory.mktemp("tiny_digits")
+    digits.prepare(out, train=24, dev=4, test=4, workers=1)
+    return out

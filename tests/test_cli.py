@@ -169,7 +169,7 @@ def test_end_to_end_prep_train_evaluate_transcribe(runner, tmp_path, monkeypatch
     assert summary["model"] == "EXP/model.pt"
     assert 0 <= summary["dev_wer"] and 0 <= summary["dev_cer"]
     exp = tmp_path / "EXP"
-    for name in ("model.pt", "last.pt", "metrics.jsonl", "result.json"):
+    for name in ("model.pt", "checkpoints/epoch-002.pt", "metrics.jsonl", "result.json"):
         assert (exp / name).is_file(), name
     records = [json.loads(line) for line in (exp / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in records if r["event"] == "epoch"]

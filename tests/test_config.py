@@ -54,7 +54,7 @@ def test_unknown_key_in_file_lists_known_keys(tmp_path):
 
 
 def test_unknown_top_level_key_lists_groups(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown setting\(s\) modle \(known: features, model, specaugment, text, train\)"):
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) modle \(known: augment, features, model, specaugment, text, train\)"):
         config.load(write(tmp_path, "modle:\n  hidden: 3\n"))
 
 

@@ -1,0 +1,164 @@
+"""The training loop: exact resume after SIGKILL, non-finite steps, accumulation, averaging."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from asr import checkpoint, config, manifest
+from asr.errors import AsrError
+from asr.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = [
+    "model.hidden=16", "model.layers=2", "model.subsample=2", "train.max_batch=4", "train.max_frames=100000",
+    "train.warmup_steps=2", "train.log_every=1", "features.n_mels=20",
+]
+
+
+def _settings(*extra: str):
+    return config.load(None, TINY + list(extra))
+
+
+def _weights(path: Path) -> dict:
+    return checkpoint.load(path)["model"]["state"]
+
+
+def _asr(*args: str, **kw) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "asr_cli.main", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_loss_goes_down_and_metrics_are_logged(tiny_digits, tmp_path):
+    result = train(tiny_digits, _settings("train.epochs=3", "train.lr=0.01"), tmp_path)
+    epochs = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines() if '"epoch"' in l]
+    epochs = [e for e in epochs if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    for e in epochs:
+        assert 0 <= e["clipped_share"] <= 1 and e["grad_norm"] > 0 and e["audio_s_per_s"] > 0
+    assert result.model_path.is_file() and 0 <= result.best_dev_wer
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_identical_weights(tiny_digits, tmp_path):
+    common = ["train", str(tiny_digits), "-q", "--set", "train.epochs=6", "--set", "train.checkpoint_every=1",
+              "--set", "train.keep=50", "--set", "augment.speeds=[0.9,1.0,1.1]", "--set", "train.seed=3"]
+    for kv in TINY:
+        common += ["--set", kv]
+    killed = _asr(*common, "--out", str(tmp_path / "b"))
+    # Kill the second run with SIGKILL in the middle of its second epoch.
+    deadline = time.time() + 120
+    while not (tmp_path / "b" / "checkpoints" / "step-00000008.pt").exists():
+        assert killed.poll() is None, killed.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.005)
+    assert killed.poll() is None
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / "b" / "result.json").exists()
+    resumed = _asr(*common, "--out", str(tmp_path / "b"), "--resume")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    straight = _asr(*common, "--out", str(tmp_path / "a"))
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+    a, b = _weights(tmp_path / "a" / "checkpoints" / "epoch-006.pt"), _weights(tmp_path / "b" / "checkpoints" / "epoch-006.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_ctrl_c_saves_and_resume_continues(tiny_digits, tmp_path, monkeypatch):
+    from asr import train as train_module
+    from asr.train import TrainingInterrupted
+
+    calls = {"n": 0}
+    real = train_module.Trainer._optimizer_step
+
+    def interrupt_on_third(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(train_module.Trainer, "_optimizer_step", interrupt_on_third)
+    with pytest.raises(TrainingInterrupted, match="resume"):
+        train(tiny_digits, _settings("train.epochs=2"), tmp_path)
+    saved = checkpoint.newest(tmp_path / "checkpoints")
+    assert saved is not None and checkpoint.load(saved)["train"]["step"] == 2
+    monkeypatch.setattr(train_module.Trainer, "_optimizer_step", real)
+    result = train(tiny_digits, _settings("train.epochs=2"), tmp_path, resume=True)
+    assert result.epochs == 2 and (tmp_path / "checkpoints" / "epoch-002.pt").is_file()
+
+
+def test_resume_without_checkpoint_is_explained(tiny_digits, tmp_path):
+    with pytest.raises(AsrError, match="nothing to resume"):
+        train(tiny_digits, _settings("train.epochs=1"), tmp_path, resume=True)
+
+
+def _nan_corpus(folder: Path, tiny_digits: Path, poisoned: int) -> Path:
+    """A copy of the tiny corpus whose first `poisoned` training files hold NaN samples."""
+    utts = manifest.read(tiny_digits / "train.jsonl")
+    for i, u in enumerate(utts[:poisoned]):
+        data, rate = sf.read(u.audio, dtype="float32")
+        data[len(data) // 2] = np.nan
+        path = folder / "wav" / f"nan{i}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, data, rate, subtype="FLOAT")
+        u.audio = str(path)
+    manifest.write(folder / "train.jsonl", utts)
+    manifest.write(folder / "dev.jsonl", manifest.read(tiny_digits / "dev.jsonl"))
+    return folder
+
+
+def test_non_finite_steps_are_skipped_and_counted(tiny_digits, tmp_path):
+    data = _nan_corpus(tmp_path / "data", tiny_digits, poisoned=1)
+    train(data, _settings("train.epochs=1", "train.max_batch=2"), tmp_path / "exp")
+    epoch = [json.loads(l) for l in (tmp_path / "exp" / "metrics.jsonl").read_text().splitlines()][-1]
+    assert epoch["skipped_steps"] == 1
+    assert all(torch.isfinite(v).all() for v in _weights(tmp_path / "exp" / "model.pt").values())
+
+
+def test_too_many_non_finite_steps_stop_with_the_utterance_ids(tiny_digits, tmp_path):
+    data = _nan_corpus(tmp_path / "data", tiny_digits, poisoned=20)
+    with pytest.raises(AsrError, match=r"2 steps in a row.*train-000"):
+        train(data, _settings("train.epochs=1", "train.max_batch=12", "train.max_bad_steps=2"), tmp_path / "exp")
+
+
+def test_normalisation_statistics_need_some_finite_audio(tiny_digits, tmp_path):
+    data = _nan_corpus(tmp_path / "data", tiny_digits, poisoned=24)
+    with pytest.raises(AsrError, match="no training utterance gave finite features"):
+        train(data, _settings("train.epochs=1"), tmp_path / "exp")
+
+
+def test_gradient_accumulation_matches_one_big_batch(tiny_digits, tmp_path):
+    """Two accumulated batches of 12 take the same step as one batch of the same 24."""
+    base = ["train.epochs=2", "model.dropout=0", "train.specaugment=false", "train.clip_norm=1000", "train.bucket_size=24"]
+    train(tiny_digits, _settings(*base, "train.max_batch=24"), tmp_path / "big")
+    train(tiny_digits, _settings(*base, "train.max_batch=12", "train.accumulate=2"), tmp_path / "acc")
+    big, acc = _weights(tmp_path / "big" / "checkpoints" / "epoch-002.pt"), _weights(tmp_path / "acc" / "checkpoints" / "epoch-002.pt")
+    changed = _weights(tmp_path / "big" / "checkpoints" / "epoch-001.pt")
+    for k in big:
+        assert torch.allclose(big[k], acc[k], atol=1e-5), k
+    assert any(not torch.equal(big[k], changed[k]) for k in big)
+
+
+def test_average_of_last_epochs(tiny_digits, tmp_path):
+    train(tiny_digits, _settings("train.epochs=3", "train.average=2", "train.keep=1"), tmp_path)
+    paths = checkpoint.list_checkpoints(tmp_path / "checkpoints", "epoch-")
+    assert [p.name for p in paths] == ["epoch-002.pt", "epoch-003.pt"]
+    mean = checkpoint.average_weights(paths)
+    a, b = _weights(paths[0]), _weights(paths[1])
+    for k in a:
+        assert torch.allclose(mean[k], (a[k] + b[k]) / 2, atol=1e-7)
