@@ -42,8 +42,12 @@ class Distributed:
                 torch.cuda.set_device(device)
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=self.rank, world_size=self.world_size)
 
-    def stop(self) -> None:
+    def stop(self, clean: bool = True) -> None:
+        """Leave the group; after a clean finish, first wait for every rank (rank 0
+        may still be writing): gloo aborts a process whose peer disappears mid-operation."""
         if self.enabled and dist.is_initialized():
+            if clean:
+                dist.barrier()
             dist.destroy_process_group()
 
     def any(self, flag: bool, device: torch.device) -> bool:

@@ -52,13 +52,16 @@ class TrainResult:
 def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None,
           resume: bool = False, dist: Distributed = Distributed()) -> TrainResult:
     """Train on the manifests in `data_dir`; see the module docstring."""
-    trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist)
     try:
+        trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist)
         if resume:
             trainer.resume()
-        return trainer.run()
-    finally:
-        dist.stop()
+        result = trainer.run()
+    except BaseException:
+        dist.stop(clean=False)
+        raise
+    dist.stop()
+    return result
 
 
 class Trainer:
