@@ -52,6 +52,10 @@ class TrainResult:
 def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None,
           resume: bool = False, dist: Distributed = Distributed()) -> TrainResult:
     """Train on the manifests in `data_dir`; see the module docstring."""
+    previous = checkpoint.list_checkpoints(Path(out_dir) / "checkpoints", "")
+    if previous and not resume:
+        raise AsrError(f"{Path(out_dir) / 'checkpoints'} holds checkpoints of an earlier run: continue it with "
+                       "--resume, or train into another --out (nothing was overwritten)")
     try:
         trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist)
         if resume:

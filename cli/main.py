@@ -91,8 +91,11 @@ def _options(items: Optional[list[str]]) -> dict:
 def prep(
     corpus: Annotated[str, typer.Argument(help="Corpus name (see the README: digits, yesno, an4, fsdd, librispeech, ...).")],
     out: Annotated[Path, typer.Argument(help="Folder for train/dev/test.jsonl.")],
-    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
+    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (with --download: where to put it).")] = None,
+    download: Annotated[bool, typer.Option("--download", help="Fetch the corpus first (an4, yesno, librispeech); resumable, checksum-verified.")] = False,
+    subsets: Annotated[Optional[str], typer.Option(help="With --download: archives to fetch, comma-separated (LibriSpeech).")] = None,
+    mirror: Annotated[Optional[str], typer.Option(help="With --download: fetch the same archive names from this URL instead.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Corpus option: key=value (repeatable).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Prepare a corpus as JSON-lines manifests.
@@ -100,8 +103,12 @@ def prep(
     Example: asr prep yesno data/yesno --src ../shared/data/yesno/waves_yesno
     """
     from asr import corpora
+    log = _reporter(quiet).log
     with _errors():
-        paths = corpora.prepare(corpus, out, src, _options(set_), log=_reporter(quiet).log)
+        if download:
+            from asr.download import fetch
+            src = fetch(corpus, src or Path("downloads"), subsets.split(",") if subsets else None, base_url=mirror, log=log)
+        paths = corpora.prepare(corpus, out, src, _options(set_), log=log)
     for name, path in paths.items():
         typer.echo(f"{name}\t{path}")
 

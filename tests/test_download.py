@@ -2,6 +2,7 @@
 downloads, checksums, servers that ignore Range, and safe, idempotent unpacking."""
 
 import hashlib
+import json
 import io
 import tarfile
 import threading
@@ -215,3 +216,22 @@ def test_sources_table():
     libri = dl.SOURCES["librispeech"].archives
     assert libri["dev-clean"].url == "https://www.openslr.org/resources/12/dev-clean.tar.gz"
     assert all(a.sha256 is None or len(a.sha256) == 64 for s in dl.SOURCES.values() for a in s.archives.values())
+
+
+def test_cli_prep_downloads_from_a_mirror_then_prepares(server, tmp_path):
+    """`asr prep an4 OUT --download --mirror URL`: fetch, unpack, import, as a user with internet would."""
+    from typer.testing import CliRunner
+
+    from asr_cli.main import app
+    from test_importers import an4_tree
+
+    tree = an4_tree(tmp_path / "tree" / "an4", ".wav")
+    with tarfile.open(server.root / "an4_sphere.tar.gz", "w:gz") as tar:
+        tar.add(tree, arcname="an4")
+    result = CliRunner().invoke(app, ["prep", "an4", str(tmp_path / "data"), "--download", "--src", str(tmp_path / "dl"),
+                                      "--mirror", server.url, "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "dl" / "an4" / "etc" / "an4_train.transcription").is_file()
+    rows = [json.loads(l) for l in (tmp_path / "data" / "test.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["an406-fcaw-b"]
+    assert "train\t" in result.stdout

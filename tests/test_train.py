@@ -162,3 +162,11 @@ def test_average_of_last_epochs(tiny_digits, tmp_path):
     a, b = _weights(paths[0]), _weights(paths[1])
     for k in a:
         assert torch.allclose(mean[k], (a[k] + b[k]) / 2, atol=1e-7)
+
+
+def test_a_fresh_run_never_overwrites_an_earlier_one(tiny_digits, tmp_path):
+    train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+    before = (tmp_path / "model.pt").read_bytes()
+    with pytest.raises(AsrError, match="--resume"):
+        train(tiny_digits, _settings("train.epochs=1", "train.seed=5"), tmp_path)
+    assert (tmp_path / "model.pt").read_bytes() == before
