@@ -170,3 +170,13 @@ def test_a_fresh_run_never_overwrites_an_earlier_one(tiny_digits, tmp_path):
     with pytest.raises(AsrError, match="--resume"):
         train(tiny_digits, _settings("train.epochs=1", "train.seed=5"), tmp_path)
     assert (tmp_path / "model.pt").read_bytes() == before
+
+
+def test_loader_workers_give_the_same_training_as_the_main_process(tiny_digits, tmp_path):
+    """Features made in a worker process, augmented with per-utterance seeds, train identically."""
+    extra = ["train.epochs=1", "augment.speeds=[0.9,1.0,1.1]"]
+    train(tiny_digits, _settings(*extra, "train.workers=0"), tmp_path / "main")
+    train(tiny_digits, _settings(*extra, "train.workers=1"), tmp_path / "worker")
+    a, b = _weights(tmp_path / "main" / "model.pt"), _weights(tmp_path / "worker" / "model.pt")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
