@@ -6,7 +6,7 @@ Shapes: a waveform is (samples,) float32 at `sample_rate` Hz; features are
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torchaudio.transforms as T
@@ -135,7 +135,3 @@ def _mask(x: torch.Tensor, dim: int, max_width: int, generator: torch.Generator 
     width = int(torch.randint(0, max_width + 1, (1,), generator=generator))
     start = int(torch.randint(0, x.shape[dim] - width + 1, (1,), generator=generator))
     x.narrow(dim, start, width).zero_()
-
-
-def settings_dict(settings: FeatureSettings) -> dict:
-    return asdict(settings)

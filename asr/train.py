@@ -57,9 +57,11 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
         raise AsrError(f"{Path(out_dir) / 'checkpoints'} holds checkpoints of an earlier run: continue it with "
                        "--resume, or train into another --out (nothing was overwritten)")
     try:
-        trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist)
-        if resume:
-            trainer.resume()
+        saved = _newest(Path(out_dir)) if resume else None
+        trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist,
+                          normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None)
+        if saved:
+            trainer.resume(*saved)
         result = trainer.run()
     except BaseException:
         dist.stop(clean=False)
@@ -71,7 +73,9 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
 class Trainer:
     """The state of one training run; `run()` reads top to bottom."""
 
-    def __init__(self, data_dir: Path, settings: Settings, out_dir: Path, reporter: Reporter, dist: Distributed):
+    def __init__(self, data_dir: Path, settings: Settings, out_dir: Path, reporter: Reporter, dist: Distributed,
+                 normalizer: Normalizer | None = None):
+        """`normalizer`: the statistics of the run being resumed (else fitted on the training set)."""
         ts = self.ts = settings.train
         self.settings, self.out_dir, self.dist = settings, out_dir, dist
         self.reporter = reporter if dist.is_main else Reporter()
@@ -85,7 +89,7 @@ class Trainer:
         self.vocab = Vocabulary.build(normalize(u.text, settings.text) for u in train_utts)
         self.train_utts, self.train_texts = self._select("train", train_utts, data_dir / "train.jsonl")
         self.dev_utts, self.dev_texts = self._select("dev", _read(data_dir / "dev.jsonl"), data_dir / "dev.jsonl")
-        self.normalizer = self._fit_normalizer()
+        self.normalizer = normalizer or self._fit_normalizer()
         self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, ts.workers)]
         self.dev_targets = [self.vocab.encode(t, skip_unknown=True) for t in self.dev_texts]
 
@@ -288,12 +292,8 @@ class Trainer:
                             self._payload({"event": "step", "step": self.state["step"]}))
             checkpoint.prune(self.out_dir / "checkpoints", "step-", self.ts.keep)
 
-    def resume(self) -> None:
-        """Continue from the newest checkpoint in `out_dir/checkpoints`."""
-        path = checkpoint.newest(self.out_dir / "checkpoints")
-        if path is None:
-            raise AsrError(f"nothing to resume: no checkpoint in {self.out_dir / 'checkpoints'} (train without --resume)")
-        record = checkpoint.load(path)
+    def resume(self, path: Path, record: dict) -> None:
+        """Continue from checkpoint `record` (read from `path`); the normalizer came in with the constructor."""
         if record["vocab"] != self.vocab.to_dict():
             raise AsrError(f"{path}: the vocabulary differs from this data's; resume with the same data")
         if record["model"]["settings"] != to_dict(self.settings.model):
@@ -302,9 +302,6 @@ class Trainer:
         if tr.get("world_size", 1) != self.dist.world_size:
             raise AsrError(f"{path}: saved by {tr.get('world_size', 1)} process(es); resume with as many")
         self.model.load_state_dict(record["model"]["state"])
-        self.normalizer = Normalizer.from_dict(record["features"]["normalizer"])
-        self.dataset.normalizer = self.normalizer
-        self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, self.ts.workers)]
         self.optimizer.load_state_dict(tr["optimizer"])
         self.schedule.load_state_dict(tr["schedule"])
         self.scaler.load_state_dict(tr["scaler"])
@@ -353,6 +350,14 @@ class Trainer:
         sample = [self.train_utts[i] for i in sorted(order)]
         with self.reporter.progress("feature statistics", len(sample)) as advance:
             return Normalizer.fit(compute_features(sample, self.logmel, self.ts.workers, on_item=advance))
+
+
+def _newest(out_dir: Path) -> tuple[Path, dict]:
+    """The newest checkpoint of a run to resume, and its record."""
+    path = checkpoint.newest(out_dir / "checkpoints")
+    if path is None:
+        raise AsrError(f"nothing to resume: no checkpoint in {out_dir / 'checkpoints'} (train without --resume)")
+    return path, checkpoint.load(path)
 
 
 def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, batch: Batch, device: torch.device) -> torch.Tensor:
