@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from asr import audio
 from asr.augment import WaveAugment
-from asr.features import LogMel, Normalizer, SpecAugment
+from asr.features import LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.manifest import Utterance
 
 
@@ -78,7 +78,7 @@ class TrainDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, utterances: Sequence[Utterance], targets: Sequence[Sequence[int]], logmel: LogMel,
-                 normalizer: Normalizer, wave_augment: WaveAugment | None, spec_augment: SpecAugment | None,
+                 normalizer: Normalizer | UtteranceNormalizer, wave_augment: WaveAugment | None, spec_augment: SpecAugment | None,
                  seed: int, cache: bool = False):
         self.utterances, self.targets, self.logmel, self.normalizer = utterances, targets, logmel, normalizer
         self.wave_augment, self.spec_augment, self.seed = wave_augment, spec_augment, seed
@@ -88,11 +88,17 @@ class TrainDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.utterances)
 
+    def speed(self, index: int, epoch: int) -> float:
+        """The speed factor item (index, epoch) is played at (known before its audio is read)."""
+        if self.wave_augment is None:
+            return 1.0
+        return self.wave_augment.choose_speed(torch.Generator().manual_seed(item_seed(self.seed, epoch, index)))
+
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, Sequence[int], str]:
         index, epoch = key
         utt = self.utterances[index]
         g = torch.Generator().manual_seed(item_seed(self.seed, epoch, index))
-        speed = self.wave_augment.choose_speed(g) if self.wave_augment else 1.0
+        speed = self.wave_augment.choose_speed(g) if self.wave_augment else 1.0  # first draw, as in speed()
         feats = self.cache.get((index, speed)) if self.cache is not None else None
         if feats is None:
             duration = utt.duration if utt.offset else None

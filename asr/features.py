@@ -24,6 +24,9 @@ class FeatureSettings:
     hop_ms: float = 10.0
     f_min: float = 20.0
     f_max: float | None = None
+    # global: mean/std of each bin over the training set (one recording setup);
+    # utterance: each utterance's own mean/std (CMVN), for speakers and microphones unseen in training
+    normalize: str = "global"
 
     @property
     def win_length(self) -> int:
@@ -70,8 +73,13 @@ class LogMel(torch.nn.Module):
         return torch.log(self.mel(wave) + 1e-6).transpose(-1, -2).contiguous()
 
 
+NORMALIZATIONS = ("global", "utterance")
+
+
 class Normalizer:
     """Global mean/variance normalisation with statistics of the training set."""
+
+    kind = "global"
 
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         self.mean = mean.float()
@@ -100,11 +108,36 @@ class Normalizer:
         return (features - self.mean) / self.std
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean.clone(), "std": self.std.clone()}
+        return {"kind": self.kind, "mean": self.mean.clone(), "std": self.std.clone()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normalizer":
+    def from_dict(cls, d: dict) -> "Normalizer | UtteranceNormalizer":
+        """Either kind, from its to_dict() (checkpoints before `kind` existed hold global statistics)."""
+        if d.get("kind", "global") == UtteranceNormalizer.kind:
+            return UtteranceNormalizer()
         return cls(d["mean"], d["std"])
+
+
+class UtteranceNormalizer:
+    """Per-utterance mean/variance normalisation (CMVN) of each mel bin.
+
+    Subtracting an utterance's own mean removes its microphone and room (a
+    constant offset in the log domain) and its loudness; global statistics of
+    a handful of training speakers cannot do that for a new speaker. A bin
+    whose deviation is under `min_std` (silence, a bin above the band) is
+    scaled as if it were `min_std`, so it is not blown up into noise.
+    """
+
+    kind = "utterance"
+    min_std = 0.1
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+        mean = features.mean(0, keepdim=True)
+        std = features.std(0, unbiased=False, keepdim=True).clamp_min(self.min_std) if features.shape[0] > 1 else 1.0
+        return (features - mean) / std
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind}
 
 
 class SpecAugment:

@@ -97,6 +97,9 @@ class RecurrentLayer(nn.Module):
         super().__init__()
         self.fwd = CELLS[cell](n_inputs, hidden, batch_first=True)
         self.bwd = CELLS[cell](n_inputs, hidden, batch_first=True) if bidirectional else None
+        if cell == "lstm":
+            for rnn in (self.fwd, self.bwd) if bidirectional else (self.fwd,):
+                _remember_by_default(rnn, hidden)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         y, _ = self.fwd(x)
@@ -104,6 +107,14 @@ class RecurrentLayer(nn.Module):
             return y
         z, _ = self.bwd(reverse_within(x, lengths))
         return torch.cat([y, reverse_within(z, lengths)], dim=-1)
+
+
+def _remember_by_default(lstm: nn.LSTM, hidden: int) -> None:
+    """Forget-gate bias 1 (Jozefowicz et al. 2015): the cell keeps its memory until it
+    learns to drop it, so gradients reach early frames from the first step."""
+    with torch.no_grad():
+        lstm.bias_ih_l0[hidden:2 * hidden].fill_(1.0)  # gates are ordered i, f, g, o
+        lstm.bias_hh_l0[hidden:2 * hidden].zero_()
 
 
 class AcousticModel(nn.Module):

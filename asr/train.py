@@ -28,7 +28,7 @@ from asr.data import Batch, TrainDataset, collate, collate_items, compute_featur
 from asr.decoding import GreedyDecoder
 from asr.distributed import Distributed
 from asr.errors import AsrError, ConfigError
-from asr.features import LogMel, Normalizer, SpecAugment
+from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.metrics import error_rates
 from asr.model import AcousticModel
 from asr.progress import Reporter
@@ -74,7 +74,7 @@ class Trainer:
     """The state of one training run; `run()` reads top to bottom."""
 
     def __init__(self, data_dir: Path, settings: Settings, out_dir: Path, reporter: Reporter, dist: Distributed,
-                 normalizer: Normalizer | None = None):
+                 normalizer: Normalizer | UtteranceNormalizer | None = None):
         """`normalizer`: the statistics of the run being resumed (else fitted on the training set)."""
         ts = self.ts = settings.train
         self.settings, self.out_dir, self.dist = settings, out_dir, dist
@@ -102,16 +102,14 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=ts.lr, weight_decay=ts.weight_decay)
         self.precision = _precision(ts.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == torch.float16)
-        speeds = settings.augment.speeds
-        self.frame_lengths = [math.ceil(settings.features.frames(u.duration) / min(speeds)) for u in self.train_utts]
-        self.steps_per_epoch = math.ceil(len(self._batches(1)) / ts.accumulate)
-        self.schedule = Schedule(ts.schedule, ts.lr, ts.warmup_steps, ts.epochs * self.steps_per_epoch,
-                                 ts.final_lr_ratio, ts.plateau_patience)
         self.dataset = TrainDataset(
             self.train_utts, [self.vocab.encode(t) for t in self.train_texts], self.logmel, self.normalizer,
             WaveAugment(settings.augment, settings.features.sample_rate) if settings.augment.active else None,
             SpecAugment(settings.specaugment) if ts.specaugment else None, ts.seed, ts.cache_features and ts.workers == 0,
         )
+        self.steps_per_epoch = math.ceil(len(self._batches(1)) / ts.accumulate)
+        self.schedule = Schedule(ts.schedule, ts.lr, ts.warmup_steps, ts.epochs * self.steps_per_epoch,
+                                 ts.final_lr_ratio, ts.plateau_patience)
         self.state = {"epoch": 1, "position": 0, "step": 0, "best": [math.inf, math.inf, math.inf],
                       "bad_steps": 0, "skipped_steps": 0, "stale_epochs": 0, "running": _new_running()}
         self.log_path = out_dir / "metrics.jsonl"
@@ -326,8 +324,11 @@ class Trainer:
 
     # ---- data -----------------------------------------------------------------------------
     def _batches(self, epoch: int) -> list[list[int]]:
-        ts = self.ts
-        batches = frame_batches(self.frame_lengths, ts.max_frames, ts.max_batch, shuffle=True,
+        """This epoch's batches, by the lengths the utterances have at this epoch's speeds
+        (sorting by nominal length would pad up to 15 % more with 0.9/1.0/1.1 perturbation)."""
+        ts, frames = self.ts, self.settings.features.frames
+        lengths = [frames(u.duration / self.dataset.speed(i, epoch)) for i, u in enumerate(self.train_utts)]
+        batches = frame_batches(lengths, ts.max_frames, ts.max_batch, shuffle=True,
                                 seed=ts.seed * 7919 + epoch, bucket_size=ts.bucket_size or 8 * ts.max_batch)
         return self.dist.shard(batches)
 
@@ -343,8 +344,14 @@ class Trainer:
             raise AsrError(f"{path}: no usable utterances left (run `asr check {path}` to see why)")
         return keep, [normalize(u.text, s.text) for u in keep]
 
-    def _fit_normalizer(self) -> Normalizer:
-        """Feature statistics of up to `stats_utterances` training utterances (a fixed random sample)."""
+    def _fit_normalizer(self) -> Normalizer | UtteranceNormalizer:
+        """Feature statistics of up to `stats_utterances` training utterances (a fixed random sample),
+        or nothing to fit with features.normalize=utterance."""
+        kind = self.settings.features.normalize
+        if kind not in NORMALIZATIONS:
+            raise ConfigError(f"features.normalize must be one of {', '.join(NORMALIZATIONS)}, not {kind!r}")
+        if kind == "utterance":
+            return UtteranceNormalizer()
         g = torch.Generator().manual_seed(self.ts.seed)
         order = torch.randperm(len(self.train_utts), generator=g)[: self.ts.stats_utterances].tolist()
         sample = [self.train_utts[i] for i in sorted(order)]

@@ -191,7 +191,7 @@ def transcribe(
 
 @app.command()
 def run(
-    recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno.")],
+    recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno, an4, fsdd, librispeech100 (the folders of recipes/).")],
     src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
     quiet: Quiet = False,

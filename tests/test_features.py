@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from asr.errors import AsrError
-from asr.features import FeatureSettings, LogMel, Normalizer, SpecAugment, SpecAugmentSettings
+from asr.features import FeatureSettings, LogMel, Normalizer, SpecAugment, SpecAugmentSettings, UtteranceNormalizer
 
 SETTINGS_16K = FeatureSettings()
 SETTINGS_8K = FeatureSettings(sample_rate=8000, n_mels=40)
@@ -87,7 +87,7 @@ def test_normalizer_fit_gives_zero_mean_unit_std():
 
 def test_normalizer_constant_bin_does_not_divide_by_zero():
     feats = [torch.ones(10, 3)]
-    out = Normalizer(**{k: v for k, v in Normalizer.fit(feats).to_dict().items()})(feats[0])
+    out = Normalizer.from_dict(Normalizer.fit(feats).to_dict())(feats[0])
     assert torch.isfinite(out).all() and torch.equal(out, torch.zeros(10, 3))
 
 
@@ -101,6 +101,40 @@ def test_normalizer_dict_round_trip():
     again = Normalizer.from_dict(norm.to_dict())
     x = torch.randn(5, 4)
     assert torch.equal(norm(x), again(x))
+
+
+def test_global_statistics_from_a_checkpoint_without_a_kind_still_load():
+    norm = Normalizer.from_dict({"mean": torch.ones(4), "std": 2 * torch.ones(4)})
+    assert isinstance(norm, Normalizer) and torch.equal(norm(torch.full((2, 4), 3.0)), torch.ones(2, 4))
+
+
+def test_utterance_normalizer_gives_each_utterance_zero_mean_unit_std():
+    torch.manual_seed(0)
+    feats = torch.randn(300, 8) * torch.linspace(0.5, 3, 8) + torch.linspace(-5, 5, 8)
+    out = UtteranceNormalizer()(feats)
+    assert torch.allclose(out.mean(0), torch.zeros(8), atol=1e-5)
+    assert torch.allclose(out.std(0, unbiased=False), torch.ones(8), atol=1e-5)
+
+
+def test_utterance_normalizer_removes_a_channel_and_a_level():
+    """A microphone's frequency response and the loudness add a constant per bin
+    to log-mels; per-utterance normalisation gives the same features without them."""
+    torch.manual_seed(0)
+    feats = torch.randn(120, 6)
+    channel = torch.tensor([2.0, -1.0, 0.5, 3.0, -4.0, 1.5])
+    norm = UtteranceNormalizer()
+    assert torch.allclose(norm(feats + channel), norm(feats), atol=1e-5)
+
+
+def test_utterance_normalizer_keeps_silent_bins_and_single_frames_finite():
+    feats = torch.cat([torch.randn(50, 3), torch.full((50, 1), -13.8)], dim=1)  # last bin: digital silence
+    out = UtteranceNormalizer()(feats)
+    assert torch.isfinite(out).all() and torch.allclose(out[:, 3], torch.zeros(50), atol=1e-4)
+    assert torch.equal(UtteranceNormalizer()(torch.randn(1, 4)), torch.zeros(1, 4))
+
+
+def test_utterance_normalizer_round_trips_through_a_dict():
+    assert isinstance(Normalizer.from_dict(UtteranceNormalizer().to_dict()), UtteranceNormalizer)
 
 
 def test_specaugment_keeps_shape_and_zeroes_some_bins():

@@ -360,15 +360,19 @@ def test_fsdd(tmp_path):
         tone(rec / f"7_{spk}_1.wav", 0.5)
     broken(rec / "0_george_2.wav")
     tone(rec / "george_oops.wav", 0.25)
+    tone(rec / "7_jackson_12.wav", 0.5)
     rows, lines = prep("fsdd", tmp_path / "out", tmp_path / "fsdd")
     assert rows["test"] == {"3_theo_0": ("three", "theo", 0.25, 0.0), "7_theo_1": ("seven", "theo", 0.5, 0.0)}
-    assert rows["dev"] == {"3_yweweler_0": ("three", "yweweler", 0.25, 0.0), "7_yweweler_1": ("seven", "yweweler", 0.5, 0.0)}
-    assert sorted(rows["train"]) == ["3_george_0", "3_jackson_0", "7_george_1", "7_jackson_1"]
+    # dev: FSDD's own held-out indices 0-4 of the training speakers; every other speaker trains
+    assert sorted(rows["dev"]) == ["3_george_0", "3_jackson_0", "3_yweweler_0", "7_george_1", "7_jackson_1", "7_yweweler_1"]
+    assert rows["train"] == {"7_jackson_12": ("seven", "jackson", 0.5, 0.0)}
     assert skipped(lines, "0_george_2.wav", "not a readable audio file")
     assert skipped(lines, "george_oops.wav", "not {digit}_{speaker}_{index}.wav")
     assert_rerun_identical("fsdd", tmp_path / "out", rec)  # --src may be recordings/ itself
     rows, _ = prep("fsdd", tmp_path / "swap", rec, test_speaker="george", dev_speaker="jackson")
     assert sorted(rows["test"]) == ["3_george_0", "7_george_1"]
+    assert sorted(rows["dev"]) == ["3_jackson_0", "7_jackson_1", "7_jackson_12"]
+    assert sorted(rows["train"]) == ["3_theo_0", "3_yweweler_0", "7_theo_1", "7_yweweler_1"]
     with pytest.raises(ConfigError, match="test_speaker 'nobody' has no recordings"):
         corpora.prepare("fsdd", tmp_path / "out", rec, {"test_speaker": "nobody"})
 

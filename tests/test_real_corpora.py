@@ -39,6 +39,6 @@ def test_an4(tmp_path):
 def test_fsdd(tmp_path):
     splits = prepared("fsdd", DATA / "fsdd", tmp_path)
     assert sum(len(v) for v in splits.values()) == 3000
-    assert speakers(splits["test"]) == {"theo"} and speakers(splits["dev"]) == {"yweweler"}
-    assert "theo" not in speakers(splits["train"] + splits["dev"]) and len(speakers(splits["train"])) == 4
-    assert [len(splits[k]) for k in ("train", "dev", "test")] == [2000, 500, 500]
+    assert speakers(splits["test"]) == {"theo"} and speakers(splits["dev"]) == speakers(splits["train"])
+    assert "theo" not in speakers(splits["train"] + splits["dev"]) and len(speakers(splits["train"])) == 5
+    assert [len(splits[k]) for k in ("train", "dev", "test")] == [2250, 250, 500]

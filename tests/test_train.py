@@ -180,3 +180,44 @@ def test_loader_workers_give_the_same_training_as_the_main_process(tiny_digits, 
     a, b = _weights(tmp_path / "main" / "model.pt"), _weights(tmp_path / "worker" / "model.pt")
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_per_utterance_normalisation_trains_and_transcribes(tiny_digits, tmp_path):
+    from asr.features import UtteranceNormalizer
+    from asr.recognizer import Recognizer
+    from asr.transcribe import transcribe
+
+    train(tiny_digits, _settings("train.epochs=1", "features.normalize=utterance"), tmp_path)
+    assert isinstance(Recognizer.load(tmp_path / "model.pt").normalizer, UtteranceNormalizer)
+    texts = transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")
+    assert len(texts) == 1 and isinstance(texts[0], str)
+
+
+def test_unknown_normalisation_is_a_settings_error(tiny_digits, tmp_path):
+    from asr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="features.normalize must be one of global, utterance"):
+        train(tiny_digits, _settings("train.epochs=1", "features.normalize=speaker"), tmp_path)
+
+
+def test_batches_follow_the_lengths_at_each_epochs_speeds(tiny_digits, tmp_path):
+    """With speed perturbation, batches are cut by each utterance's length at the speed
+    it gets that epoch (known before its audio is read), so a batch pads little."""
+    from asr.distributed import Distributed
+    from asr.progress import Reporter
+    from asr.train import Trainer
+
+    s = _settings("augment.speeds=[0.8,1.0,1.2]", "train.max_batch=4", "train.bucket_size=1000")
+    t = Trainer(tiny_digits, s, tmp_path, Reporter(), Distributed())
+    frames = {e: [t.dataset[(i, e)][0].shape[0] for i in range(len(t.train_utts))] for e in (1, 2)}
+    assert frames[1] != frames[2]  # other speeds in another epoch
+    for epoch in (1, 2):
+        expected = [s.features.frames(u.duration / t.dataset.speed(i, epoch)) for i, u in enumerate(t.train_utts)]
+        assert all(abs(a - b) <= 2 for a, b in zip(frames[epoch], expected))
+        order = sorted(range(len(expected)), key=lambda i: expected[i])
+        batches = t._batches(epoch)
+        # one bucket holds every utterance: each batch is a run of neighbours in length order
+        assert sorted(i for b in batches for i in b) == list(range(len(expected)))
+        for b in batches:
+            ranks = sorted(order.index(i) for i in b)
+            assert ranks == list(range(ranks[0], ranks[0] + len(b)))

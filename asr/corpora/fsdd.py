@@ -3,8 +3,11 @@
     <src>/recordings/{digit}_{speaker}_{index}.wav     e.g. 7_jackson_32.wav
     (or --src the recordings/ folder itself)
 
-The text is the digit's word ("zero" .. "nine"). Splits are by speaker: all of
-`test_speaker` is test, all of `dev_speaker` is dev, the others train.
+The text is the digit's word ("zero" .. "nine"). Test is every clip of
+`test_speaker`, a voice the model never hears in training. Dev is, by default,
+FSDD's own held-out share of the other five speakers (indices 0-4 of each
+digit, 10 %), so all five train; with `dev_speaker`, that speaker's clips are
+dev instead and four speakers train.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 NAME = re.compile(r"^(?P<digit>[0-9])_(?P<speaker>[^_]+)_(?P<index>[0-9]+)$")
 
 
-def prepare(out: Path, src: Path | None, *, test_speaker: str = "theo", dev_speaker: str = "yweweler",
+DEV_INDICES = 5  # FSDD's README: recordings 0-4 of each digit and speaker are its test share
+
+
+def prepare(out: Path, src: Path | None, *, test_speaker: str = "theo", dev_speaker: str | None = None,
             log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
     root = common.require_folder(src, "fsdd", "the free-spoken-digit-dataset folder (or its recordings/ folder)")
     folder = root / "recordings" if (root / "recordings").is_dir() else root
@@ -37,10 +43,17 @@ def prepare(out: Path, src: Path | None, *, test_speaker: str = "theo", dev_spea
                                      speaker=match["speaker"]))
     speakers = sorted({s.speaker for s in sources})
     for option, name in (("test_speaker", test_speaker), ("dev_speaker", dev_speaker)):
-        if name not in speakers:
+        if name is not None and name not in speakers:
             raise ConfigError(f"fsdd: {option} {name!r} has no recordings in {folder} "
                               f"(speakers: {', '.join(speakers) or 'none'})")
     utts = common.measure(sources, skips)
-    side = {test_speaker: "test", dev_speaker: "dev"}
-    splits = {name: [u for u in utts if side.get(u.speaker, "train") == name] for name in common.SPLITS}
+
+    def split(u) -> str:
+        if u.speaker == test_speaker:
+            return "test"
+        if dev_speaker is not None:
+            return "dev" if u.speaker == dev_speaker else "train"
+        return "dev" if int(NAME.match(u.id)["index"]) < DEV_INDICES else "train"
+
+    splits = {name: [u for u in utts if split(u) == name] for name in common.SPLITS}
     return common.write_splits(out, splits, skips)
