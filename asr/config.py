@@ -54,7 +54,7 @@ class TrainSettings:
     keep: int = 3  # step checkpoints kept
     max_bad_steps: int = 20  # consecutive non-finite steps before giving up
     early_stop: int = 0  # epochs without a better dev WER before stopping (0: never)
-    average: int = 0  # average the last N epoch checkpoints into the final model (0/1: off)
+    average: int = 0  # model.pt = the average of the last N epoch checkpoints (0/1: off: the best dev epoch)
 
 
 @dataclass(frozen=True)

@@ -159,9 +159,11 @@ def test_average_of_last_epochs(tiny_digits, tmp_path):
     paths = checkpoint.list_checkpoints(tmp_path / "checkpoints", "epoch-")
     assert [p.name for p in paths] == ["epoch-002.pt", "epoch-003.pt"]
     mean = checkpoint.average_weights(paths)
-    a, b = _weights(paths[0]), _weights(paths[1])
+    a, b, final = _weights(paths[0]), _weights(paths[1]), _weights(tmp_path / "model.pt")
     for k in a:
         assert torch.allclose(mean[k], (a[k] + b[k]) / 2, atol=1e-7)
+        assert torch.equal(final[k], mean[k])  # model.pt is the average, whatever the dev set says
+    assert checkpoint.load(tmp_path / "model.pt")["train"]["metrics"]["event"] == "average"
 
 
 def test_a_fresh_run_never_overwrites_an_earlier_one(tiny_digits, tmp_path):
