@@ -32,6 +32,7 @@ class TrainSettings:
     max_frames: int = 20000
     max_batch: int = 64
     bucket_size: int = 0  # utterances sorted together; 0: 8 x max_batch
+    sortagrad: int = 0  # the first N epochs go from the shortest utterances to the longest
     accumulate: int = 1  # batches per optimizer step
     lr: float = 2e-3
     weight_decay: float = 1e-2

@@ -335,6 +335,10 @@ class Trainer:
         (sorting by nominal length would pad up to 15 % more with 0.9/1.0/1.1 perturbation)."""
         ts, frames = self.ts, self.settings.features.frames
         lengths = [frames(u.duration / self.dataset.speed(i, epoch)) for i, u in enumerate(self.train_utts)]
+        if epoch <= ts.sortagrad:
+            # SortaGrad (DeepSpeech 2): shortest utterances first, where CTC finds its
+            # first alignments soonest; the model leaves the all-blank plateau earlier.
+            return self.dist.shard(frame_batches(lengths, ts.max_frames, ts.max_batch))
         batches = frame_batches(lengths, ts.max_frames, ts.max_batch, shuffle=True,
                                 seed=ts.seed * 7919 + epoch, bucket_size=ts.bucket_size or 8 * ts.max_batch)
         return self.dist.shard(batches)

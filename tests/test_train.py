@@ -223,3 +223,15 @@ def test_batches_follow_the_lengths_at_each_epochs_speeds(tiny_digits, tmp_path)
         for b in batches:
             ranks = sorted(order.index(i) for i in b)
             assert ranks == list(range(ranks[0], ranks[0] + len(b)))
+
+
+def test_sortagrad_epochs_go_from_short_to_long(tiny_digits, tmp_path):
+    from asr.distributed import Distributed
+    from asr.progress import Reporter
+    from asr.train import Trainer
+
+    t = Trainer(tiny_digits, _settings("train.sortagrad=1", "train.max_batch=4"), tmp_path, Reporter(), Distributed())
+    longest = [max(t.train_utts[i].duration for i in b) for b in t._batches(1)]
+    assert longest == sorted(longest) and len(longest) > 2
+    shuffled = [max(t.train_utts[i].duration for i in b) for b in t._batches(2)]
+    assert shuffled != sorted(shuffled)
