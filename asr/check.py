@@ -43,7 +43,7 @@ from asr.features import FeatureSettings
 from asr.manifest import Utterance
 from asr.model import output_lengths
 from asr.progress import Reporter
-from asr.text import TextSettings, Vocabulary, normalize
+from asr.text import TextSettings, Vocabulary, build_vocabulary, normalize
 
 LEVELS = ("error", "warning", "info")
 DURATION_TOLERANCE = 0.1  # seconds a manifest duration may differ from the file's
@@ -375,7 +375,7 @@ def _training_vocabulary(manifests: list[Path], entries: list[_Entry], ts: TextS
     train = {str(p) for p in manifests if p.name.startswith("train") and p.name.endswith(".jsonl")}
     chosen = [e for e in entries if e.manifest in train] if train else entries
     names = ", ".join(sorted(train)) if train else "all the given manifests"
-    return Vocabulary.build(normalize(e.utt.text, ts) for e in chosen), f"the training set ({names})"
+    return build_vocabulary([normalize(e.utt.text, ts) for e in chosen], ts), f"the training set ({names})"
 
 
 def _numbered(path: Path) -> list[_Entry]:

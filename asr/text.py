@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from asr.errors import AsrError
+from asr.errors import AsrError, ConfigError
 
 BLANK = "<blank>"
 SEPARATOR = "|"
@@ -26,12 +26,17 @@ class TextSettings:
 
     lowercase: fold case. remove_punctuation: drop Unicode punctuation except
     apostrophes inside words (don't, o'clock). nfkc: Unicode NFKC folding
-    (full-width digits and letters to ASCII).
+    (full-width digits and letters to ASCII). units / bpe_size: what the
+    model's output tokens are (see `build_vocabulary`).
     """
 
     lowercase: bool = True
     remove_punctuation: bool = True
     nfkc: bool = True
+    # characters: one token per character; bpe: subword units learnt from the
+    # training text (asr.subword), `bpe_size` tokens in all
+    units: str = "characters"
+    bpe_size: int = 150
 
 
 def normalize(text: str, settings: TextSettings = TextSettings()) -> str:
@@ -59,8 +64,24 @@ def _keep(text: str, i: int) -> str:
     return " "
 
 
+UNITS = ("characters", "bpe")
+
+
+def build_vocabulary(texts: Iterable[str], settings: TextSettings) -> "Vocabulary":
+    """The output tokens for normalised training texts: characters, or BPE units."""
+    if settings.units == "characters":
+        return Vocabulary.build(texts)
+    if settings.units == "bpe":
+        from asr.subword import SubwordVocabulary
+
+        return SubwordVocabulary.train(texts, settings.bpe_size)
+    raise ConfigError(f"text.units must be one of {', '.join(UNITS)}, not {settings.units!r}")
+
+
 class Vocabulary:
     """Characters <-> token ids; id 0 is the CTC blank."""
+
+    kind = "characters"
 
     def __init__(self, tokens: Sequence[str]):
         if not tokens or tokens[0] != BLANK:
@@ -125,6 +146,11 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Vocabulary":
+        """Either kind (characters, or BPE units) from its to_dict()."""
+        if d.get("format") == VOCAB_FORMAT and d.get("kind") == "bpe":
+            from asr.subword import SubwordVocabulary
+
+            return SubwordVocabulary(d["tokens"], d["merges"])
         if d.get("format") != VOCAB_FORMAT or d.get("kind") != "characters":
             raise AsrError(f"unsupported vocabulary format {d.get('format')!r} kind {d.get('kind')!r}")
         return cls(d["tokens"])

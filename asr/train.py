@@ -34,7 +34,7 @@ from asr.metrics import error_rates
 from asr.model import AcousticModel
 from asr.progress import Reporter
 from asr.schedule import Schedule
-from asr.text import Vocabulary, normalize
+from asr.text import build_vocabulary, normalize
 
 
 class TrainingInterrupted(AsrError):
@@ -87,7 +87,7 @@ class Trainer:
 
         self.logmel = LogMel(settings.features)
         train_utts = _read(data_dir / "train.jsonl")
-        self.vocab = Vocabulary.build(normalize(u.text, settings.text) for u in train_utts)
+        self.vocab = build_vocabulary([normalize(u.text, settings.text) for u in train_utts], settings.text)
         self.train_utts, self.train_texts = self._select("train", train_utts, data_dir / "train.jsonl")
         self.dev_utts, self.dev_texts = self._select("dev", _read(data_dir / "dev.jsonl"), data_dir / "dev.jsonl")
         self.normalizer = normalizer or self._fit_normalizer()
