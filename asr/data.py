@@ -90,15 +90,20 @@ class TrainDataset(torch.utils.data.Dataset):
 
     def speed(self, index: int, epoch: int) -> float:
         """The speed factor item (index, epoch) is played at (known before its audio is read)."""
-        if self.wave_augment is None:
-            return 1.0
-        return self.wave_augment.choose_speed(torch.Generator().manual_seed(item_seed(self.seed, epoch, index)))
+        return self._speed(self._generator(index, epoch))
+
+    def _generator(self, index: int, epoch: int) -> torch.Generator:
+        return torch.Generator().manual_seed(item_seed(self.seed, epoch, index))
+
+    def _speed(self, g: torch.Generator) -> float:
+        """The first draw from an item's generator: its speed."""
+        return self.wave_augment.choose_speed(g) if self.wave_augment else 1.0
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, Sequence[int], str]:
         index, epoch = key
         utt = self.utterances[index]
-        g = torch.Generator().manual_seed(item_seed(self.seed, epoch, index))
-        speed = self.wave_augment.choose_speed(g) if self.wave_augment else 1.0  # first draw, as in speed()
+        g = self._generator(index, epoch)
+        speed = self._speed(g)
         feats = self.cache.get((index, speed)) if self.cache is not None else None
         if feats is None:
             duration = utt.duration if utt.offset else None

@@ -71,14 +71,8 @@ class SubwordVocabulary(Vocabulary):
         return {c for c in text if c != " " and c not in self._chars}
 
     def encode(self, text: str, skip_unknown: bool = False) -> list[int]:
-        missing = self.unknown(text)
-        if missing and skip_unknown:
-            text = "".join(c for c in text if c not in missing)
-        elif missing:
-            shown = ", ".join(repr(c) for c in sorted(missing))
-            raise AsrError(f"characters not in the vocabulary: {shown} in {text!r}")
         ids: list[int] = []
-        for word in text.split():
+        for word in self._known(text, skip_unknown).split():
             if word not in self._words:
                 self._words[word] = [self._ids[t] for t in self._pieces(word)]
             ids.extend(self._words[word])

@@ -122,13 +122,18 @@ class Vocabulary:
     def encode(self, text: str, skip_unknown: bool = False) -> list[int]:
         """Token ids of a normalised text; unknown characters raise AsrError
         (or are left out with `skip_unknown`)."""
+        return [self._ids[SEPARATOR if c == " " else c] for c in self._known(text, skip_unknown)]
+
+    def _known(self, text: str, skip_unknown: bool) -> str:
+        """`text` if every character is encodable; else without the unknown ones
+        (`skip_unknown`) or an AsrError naming them. Shared by every kind of vocabulary."""
         missing = self.unknown(text)
         if missing and skip_unknown:
-            text = "".join(c for c in text if c not in missing)
-        elif missing:
+            return "".join(c for c in text if c not in missing)
+        if missing:
             shown = ", ".join(repr(c) for c in sorted(missing))
             raise AsrError(f"characters not in the vocabulary: {shown} in {text!r}")
-        return [self._ids[SEPARATOR if c == " " else c] for c in text]
+        return text
 
     def decode(self, ids: Iterable[int]) -> str:
         """Text of token ids (blanks skipped, separators become spaces)."""
