@@ -30,13 +30,21 @@ Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"asr {asr.__version__}")
+        from asr.runtime import versions
+        v = versions()
+        typer.echo(f"asr {asr.__version__} (torch {v['torch']}, torchaudio {v['torchaudio']}, Python {v['python']})")
         raise typer.Exit()
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print asr's, torch's and torchaudio's versions and exit.")] = False) -> None:
     """Train and use CTC speech recognisers: prep, train, evaluate, transcribe, run."""
+    from asr.runtime import require_torchaudio
+    try:
+        require_torchaudio()  # every command needs it: one clear line instead of a traceback
+    except AsrError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        raise typer.Exit(1)
 
 
 @contextmanager

@@ -63,7 +63,13 @@ def test_top_level_help_lists_commands(runner):
 def test_version(runner):
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.stdout == f"asr {asr.__version__}\n"
+    import platform
+
+    import torch
+    import torchaudio
+    torch_version, torchaudio_version = torch.__version__.split("+")[0], torchaudio.__version__.split("+")[0]
+    assert result.stdout == (f"asr {asr.__version__} (torch {torch_version}, torchaudio {torchaudio_version}, "
+                             f"Python {platform.python_version()})\n")
     assert result.stderr == ""
 
 
