@@ -1,7 +1,7 @@
 """Error types the library raises for problems a user can fix.
 
-The CLI catches `AsrError` and prints `error: <message>` with exit status 1;
-anything else is a bug and keeps its traceback.
+The CLI catches `AsrError` and prints `error: <message>` with exit status 1
+(2 for a `UsageError`); anything else is a bug and keeps its traceback.
 """
 
 
@@ -23,3 +23,8 @@ class ConfigError(AsrError):
 
 class CheckpointError(AsrError):
     """A checkpoint is missing, unsafe, corrupt or of an unknown version."""
+
+
+class UsageError(AsrError):
+    """The command line names something that does not exist or leaves out what is required:
+    an unknown corpus, recipe or corpus option, a missing --src (exit status 2)."""

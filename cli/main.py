@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import asr
-from asr.errors import AsrError, ConfigError
+from asr.errors import AsrError, ConfigError, UsageError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 err = Console(stderr=True, soft_wrap=True)
@@ -61,6 +61,9 @@ def _errors():
     except TrainingInterrupted as e:
         err.print(f"interrupted: {e}", markup=False)
         raise typer.Exit(130)
+    except UsageError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        raise typer.Exit(2)
     except AsrError as e:
         err.print(f"error: {e}", markup=False, highlight=False)
         raise typer.Exit(1)
@@ -77,12 +80,17 @@ def _reporter(quiet: bool):
 
 
 def _model(model: Optional[Path]) -> Path:
+    """--model, else $ASR_MODEL, else the newest exp/*/model.pt; a named file that is not there is a usage error."""
     from asr.transcribe import find_model
-    if model is not None:
-        return model
-    if os.environ.get("ASR_MODEL"):
-        return Path(os.environ["ASR_MODEL"])
-    return find_model(Path.cwd())
+    if model is None and os.environ.get("ASR_MODEL"):
+        model = Path(os.environ["ASR_MODEL"])
+        if not model.is_file():
+            raise UsageError(f"ASR_MODEL={model}: no such model file (set it to a model.pt, or pass --model)")
+    if model is None:
+        return find_model(Path.cwd())
+    if not model.is_file():
+        raise UsageError(f"--model {model}: no such model file (train one with `asr train`, or pass the path of a model.pt)")
+    return model
 
 
 def _options(items: Optional[list[str]]) -> dict:
@@ -218,7 +226,7 @@ def run(
 @app.command()
 def check(
     manifests: Annotated[list[Path], typer.Argument(help="Manifests to check (duplicates are found across all of them).", exists=True, dir_okay=False)],
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Check against this checkpoint's vocabulary and settings.", exists=True, dir_okay=False)] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Check against this checkpoint's vocabulary and settings.")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Check against a settings YAML (vocabulary from the train*.jsonl manifests given, else all).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable; not with --model).")] = None,
     fix: Annotated[Optional[Path], typer.Option("--fix", help="Write the manifest without its error-level utterances here (a folder, one file per input, when several MANIFESTs are given).")] = None,
@@ -234,6 +242,8 @@ def check(
         raise typer.BadParameter("--model brings its own settings: leave out --config and --set", param_hint="--model")
     targets = _fix_targets(manifests, fix)
     with _errors():
+        if model is not None:
+            model = _model(model)
         report = check_files(manifests, model=model, config=config, overrides=set_ or [], reporter=_reporter(quiet))
         _write_fixed(report, targets, quiet)
     if as_json:

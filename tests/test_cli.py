@@ -124,10 +124,10 @@ def test_transcribe_without_model_says_how_to_train(runner, wav, tmp_path, monke
 
 def test_unknown_corpus_and_option(runner, tmp_path):
     result = runner.invoke(app, ["prep", "nosuch", str(tmp_path / "d")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown corpus 'nosuch'" in flat(result.stderr)
     result = runner.invoke(app, ["prep", "digits", str(tmp_path / "d"), "--set", "trian=3"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown option(s) trian" in flat(result.stderr)
     assert not (tmp_path / "d").exists()
 
@@ -152,8 +152,9 @@ def test_error_message_is_not_wrapped(runner, wav, tmp_path):
     folder.mkdir()
     model = folder / "missing.pt"
     result = runner.invoke(app, ["transcribe", "--model", str(model), str(wav)])
-    assert result.exit_code == 1
-    assert result.stderr == f"error: {model}: no such checkpoint\n"
+    assert result.exit_code == 2  # a --model that is not there is a usage error, as in check and evaluate
+    assert result.stderr == (f"error: --model {model}: no such model file (train one with `asr train`, "
+                             "or pass the path of a model.pt)\n")
 
 
 @pytest.mark.slow

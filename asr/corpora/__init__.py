@@ -13,7 +13,7 @@ import inspect
 from pathlib import Path
 from typing import Callable
 
-from asr.errors import ConfigError
+from asr.errors import ConfigError, UsageError
 
 CORPORA = {
     "digits": "connected digit strings synthesised with eSpeak NG (offline, no --src)",
@@ -36,14 +36,14 @@ def prepare(name: str, out: str | Path, src: str | Path | None = None, options: 
             log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
     """Run corpus `name`'s importer; `options` are its keyword settings."""
     if name not in CORPORA:
-        raise ConfigError(f"unknown corpus {name!r} (known: {', '.join(CORPORA)})")
+        raise UsageError(f"unknown corpus {name!r} (known: {', '.join(CORPORA)})")
     module = importlib.import_module(f"asr.corpora.{name}")
     options = dict(options or {})
     params = inspect.signature(module.prepare).parameters
     allowed = [p for p, v in params.items() if v.kind == inspect.Parameter.KEYWORD_ONLY and p != "log"]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ConfigError(f"corpus {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(allowed) or 'none'})")
+        raise UsageError(f"corpus {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(allowed) or 'none'})")
     for key, value in options.items():
         default = params[key].default
         if default is not None and not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):

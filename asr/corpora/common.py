@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from asr import audio, manifest
-from asr.errors import AsrError, AudioError, ConfigError
+from asr.errors import AsrError, AudioError, ConfigError, UsageError
 from asr.manifest import Utterance
 
 SPLITS = ("train", "dev", "test")
@@ -66,9 +66,9 @@ class Skips:
 def require_folder(src: Path | None, corpus: str, expected: str) -> Path:
     """`src` as a folder, or AsrError saying which folder `corpus` expects."""
     if src is None:
-        raise AsrError(f"{corpus} needs --src: {expected}")
+        raise UsageError(f"{corpus} needs --src: {expected}")
     if not src.is_dir():
-        raise AsrError(f"{src}: no such folder ({corpus} expects {expected})")
+        raise UsageError(f"{src}: no such folder ({corpus} expects {expected})")
     return src
 
 
