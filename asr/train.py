@@ -2,8 +2,9 @@
 
 `train(data_dir, settings, out_dir)` reads `train.jsonl` and `dev.jsonl`
 from `data_dir`, and writes into `out_dir`:
-    model.pt        the best checkpoint by dev WER, or with `average` the mean of the
-                    last epochs' weights (everything to transcribe)
+    .lock           while a training writes here (the pid and host of its process)
+    model.pt        the best checkpoint by dev WER (CER when no dev transcript has a space),
+                    or with `average` the mean of the last epochs' weights when dev agrees
     checkpoints/    step-NNNNNNN.pt every `checkpoint_every` steps (the last `keep`)
                     and epoch-NNN.pt at each epoch end; `resume=True` continues
                     from the newest, bit for bit on CPU
@@ -12,11 +13,15 @@ from `data_dir`, and writes into `out_dir`:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +36,24 @@ from asr.distributed import Distributed
 from asr.errors import AsrError, ConfigError
 from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.metrics import error_rates
+
+try:  # TEMPORARY until asr.metrics.headline_metric and asr.checkpoint.require_writable land
+    from asr.metrics import headline_metric
+except ImportError:
+    def headline_metric(refs):
+        return "wer" if any(" " in r for r in refs) else "cer"
+if not hasattr(checkpoint, "require_writable"):
+    def _rw(folder):
+        from asr.errors import CheckpointError
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".probe"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise CheckpointError(f"{folder}: cannot write checkpoints here ({e.strerror})") from None
+    checkpoint.require_writable = _rw
 from asr.model import AcousticModel
 from asr.progress import Reporter
 from asr.schedule import Schedule
@@ -41,6 +64,9 @@ class TrainingInterrupted(AsrError):
     """Training stopped by the user after the last state was saved."""
 
 
+PLATEAU = 0.95  # a dev error rate above this: still on CTC's all-blank plateau, nothing learnt yet
+
+
 @dataclass
 class TrainResult:
     model_path: Path
@@ -48,26 +74,37 @@ class TrainResult:
     best_dev_cer: float
     epochs: int
     seconds: float
+    selection: str = "wer"  # the dev error rate that picked model.pt: wer, or cer for unspaced text
+    model: str = ""  # what model.pt is: "epoch 7" or "average of epochs 49-56"
 
 
 def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None,
           resume: bool = False, dist: Distributed = Distributed()) -> TrainResult:
     """Train on the manifests in `data_dir`; see the module docstring."""
-    previous = checkpoint.list_checkpoints(Path(out_dir) / "checkpoints", "")
-    if previous and not resume:
-        raise AsrError(f"{Path(out_dir) / 'checkpoints'} holds checkpoints of an earlier run: continue it with "
-                       "--resume, or train into another --out (nothing was overwritten)")
-    try:
-        saved = _newest(Path(out_dir)) if resume else None
-        trainer = Trainer(Path(data_dir), settings, Path(out_dir), reporter or Reporter(), dist,
-                          normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None)
+    out_dir, reporter = Path(out_dir), reporter or Reporter()
+    # Before any work: one training per folder, and a folder that cannot take checkpoints
+    # is found now, not after an epoch.
+    if dist.is_main:
+        checkpoint.require_writable(out_dir)
+    with _lock(out_dir, reporter.log) if dist.is_main else contextlib.nullcontext():
+        if dist.is_main:
+            checkpoint.require_writable(out_dir / "checkpoints")
+        if checkpoint.list_checkpoints(out_dir / "checkpoints", "") and not resume:
+            raise AsrError(f"{out_dir / 'checkpoints'} holds checkpoints of an earlier run: continue it with "
+                           "--resume, or train into another --out (nothing was overwritten)")
+        saved = _newest(out_dir) if resume else None
         if saved:
-            trainer.resume(*saved)
-        result = trainer.run()
-    except BaseException:
-        dist.stop(clean=False)
-        raise
-    dist.stop()
+            _check_same_settings(*saved, settings)
+        try:
+            trainer = Trainer(Path(data_dir), settings, out_dir, reporter, dist,
+                              normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None)
+            if saved:
+                trainer.resume(*saved)
+            result = trainer.run()
+        except BaseException:
+            dist.stop(clean=False)
+            raise
+        dist.stop()
     return result
 
 
@@ -81,6 +118,8 @@ class Trainer:
         self.settings, self.out_dir, self.dist = settings, out_dir, dist
         self.reporter = reporter if dist.is_main else Reporter()
         self.device = dist.device(ts.device)
+        self.workers = loader_workers(ts.workers, self.device)
+        self.pin_memory = self.workers > 0 and self.device.type == "cuda"
         dist.start(self.device)
         torch.manual_seed(ts.seed)
         self.started = time.time()
@@ -91,8 +130,10 @@ class Trainer:
         self.train_utts, self.train_texts = self._select("train", train_utts, data_dir / "train.jsonl")
         self.dev_utts, self.dev_texts = self._select("dev", _read(data_dir / "dev.jsonl"), data_dir / "dev.jsonl")
         self.normalizer = normalizer or self._fit_normalizer()
-        self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, ts.workers)]
+        self.dev_features = [self.normalizer(f) for f in compute_features(self.dev_utts, self.logmel, self.workers)]
         self.dev_targets = [self.vocab.encode(t, skip_unknown=True) for t in self.dev_texts]
+        # Without spaces (Mandarin) WER is a sentence error rate: epochs are then picked by CER.
+        self.selection = headline_metric(self.dev_texts)
 
         self.model = AcousticModel(settings.features.n_mels, len(self.vocab), settings.model).to(self.device)
         self.net = self.model
@@ -106,29 +147,33 @@ class Trainer:
         self.dataset = TrainDataset(
             self.train_utts, [self.vocab.encode(t) for t in self.train_texts], self.logmel, self.normalizer,
             WaveAugment(settings.augment, settings.features.sample_rate) if settings.augment.active else None,
-            SpecAugment(settings.specaugment) if ts.specaugment else None, ts.seed, ts.cache_features and ts.workers == 0,
+            SpecAugment(settings.specaugment) if ts.specaugment else None, ts.seed, ts.cache_features and self.workers == 0,
         )
         self.steps_per_epoch = math.ceil(len(self._batches(1)) / ts.accumulate)
         self.schedule = Schedule(ts.schedule, ts.lr, ts.warmup_steps, ts.epochs * self.steps_per_epoch,
                                  ts.final_lr_ratio, ts.plateau_patience)
-        self.state = {"epoch": 1, "position": 0, "step": 0, "best": [math.inf, math.inf, math.inf],
+        # best: the selection key of the best epoch so far (see selection_key)
+        self.state = {"epoch": 1, "position": 0, "step": 0, "best": [math.inf, math.inf, math.inf], "best_epoch": 0,
                       "bad_steps": 0, "skipped_steps": 0, "stale_epochs": 0, "running": _new_running()}
         self.log_path = out_dir / "metrics.jsonl"
+        if dist.is_main:
+            out_dir.mkdir(parents=True, exist_ok=True)
         self.reporter.log(
             f"model: {settings.model.layers}x{settings.model.hidden} "
             f"{'bi' if settings.model.bidirectional else ''}{settings.model.cell.upper()}, subsample "
             f"{settings.model.subsample} ({settings.model.frontend}), {self.model.num_parameters() / 1e6:.2f}M "
             f"parameters, vocabulary {len(self.vocab)}, device {self.device}, {self.precision}, "
-            f"{dist.world_size} process(es), {self.steps_per_epoch} steps/epoch"
+            f"{dist.world_size} process(es), {self.steps_per_epoch} steps/epoch, "
+            f"{self.workers or 'no'} loader worker(s){' (pinned memory)' if self.pin_memory else ''}"
         )
+        self.reporter.log(f"best epoch by dev {self.selection.upper()}" + (
+            " (no dev transcript has a space: WER would be a sentence error rate)" if self.selection == "cer" else ""))
 
     # ---- the loop -------------------------------------------------------------------------
     def run(self) -> TrainResult:
         ts, st = self.ts, self.state
-        if self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            if st["step"] == 0 and st["position"] == 0:
-                self.log_path.write_text("")
+        if self.dist.is_main and st["step"] == 0 and st["position"] == 0:
+            self.log_path.write_text("")
         try:
             while st["epoch"] <= ts.epochs:
                 self._train_epoch()
@@ -139,10 +184,12 @@ class Trainer:
             raise TrainingInterrupted(
                 f"interrupted at epoch {st['epoch']} step {st['step']}; resume with --resume "
                 f"(state saved in {self.out_dir / 'checkpoints'})") from None
-        if ts.average > 1:
-            self._average()
-        best = st["best"]
-        return TrainResult(self.out_dir / "model.pt", best[0], best[1], st["epoch"] - 1, time.time() - self.started)
+        model = f"epoch {st['best_epoch']}"
+        if ts.average > 1 and self.dist.is_main:
+            model = self._average() or model
+        wer, cer = st["best"][:2] if self.selection == "wer" else st["best"][1::-1]
+        return TrainResult(self.out_dir / "model.pt", wer, cer, st["epoch"] - 1, time.time() - self.started,
+                           self.selection, model)
 
     def _train_epoch(self) -> None:
         ts, st = self.ts, self.state
@@ -151,8 +198,8 @@ class Trainer:
         todo = batches[st["position"]:]
         loader = torch.utils.data.DataLoader(
             self.dataset, batch_sampler=[[(i, st["epoch"]) for i in b] for b in todo],
-            collate_fn=collate_items, num_workers=ts.workers, generator=torch.Generator(),
-            persistent_workers=False, prefetch_factor=4 if ts.workers else None,
+            collate_fn=collate_items, num_workers=self.workers, generator=torch.Generator(),
+            persistent_workers=False, prefetch_factor=4 if self.workers else None, pin_memory=self.pin_memory,
         )
         t0 = time.time()
         with self.reporter.progress(f"epoch {st['epoch']}", len(batches)) as advance:
@@ -171,7 +218,7 @@ class Trainer:
     def _forward_backward(self, batch: Batch) -> float:
         """Loss of one batch, its gradients added to the parameters' (scaled for accumulation)."""
         with torch.autocast(self.device.type, dtype=self.precision, enabled=self.precision != torch.float32):
-            log_probs, out_lengths = self.net(batch.features.to(self.device), batch.feature_lengths)
+            log_probs, out_lengths = self.net(batch.features.to(self.device, non_blocking=True), batch.feature_lengths)
         loss = _ctc(log_probs, out_lengths, batch, self.device)
         self.scaler.scale(loss / self.ts.accumulate).backward()
         run = self.state["running"]
@@ -228,18 +275,17 @@ class Trainer:
                    "loss": run["loss"] / max(run["batches"], 1), "grad_norm": run["norm"] / n,
                    "clipped_share": run["clipped"] / n, "skipped_steps": st["skipped_steps"], "dev_loss": dev_loss,
                    "dev_wer": rates.wer, "dev_cer": rates.cer, "seconds": round(run["seconds"], 2),
-                   "audio_s_per_s": round(audio_s / max(run["seconds"], 1e-9), 1)}
-        key = [rates.wer, rates.cer, dev_loss]
-        # Best by dev WER; ties (common on small dev sets) go to lower CER, then lower dev loss.
+                   "audio_s_per_s": round(audio_s / max(run["seconds"], 1e-9), 1), "selection": self.selection}
+        key = selection_key(metrics, self.selection)
         best = key < st["best"]
-        st["stale_epochs"] = 0 if rates.wer < st["best"][0] else st["stale_epochs"] + 1
+        st["stale_epochs"] = 0 if key[0] < st["best"][0] else st["stale_epochs"] + 1
         if best:
-            st["best"] = key
+            st["best"], st["best_epoch"] = key, st["epoch"]
         self.reporter.log(
             f"epoch {st['epoch']}/{ts.epochs}  loss {metrics['loss']:.3f}  dev WER {100 * rates.wer:.2f}%  "
             f"CER {100 * rates.cer:.2f}%  grad-norm {metrics['grad_norm']:.2f} (clipped "
             f"{100 * metrics['clipped_share']:.0f}% of steps)  {metrics['audio_s_per_s']:.0f} audio s/s  "
-            f"{run['seconds']:.0f} s{'  *best' if best else ''}")
+            f"{run['seconds']:.0f} s{f'  *best by {self.selection.upper()}' if best else ''}")
         st["epoch"] += 1
         st["position"] = 0
         st["running"] = _new_running()
@@ -252,7 +298,7 @@ class Trainer:
             if best:
                 checkpoint.save(self.out_dir / "model.pt", payload)
         if stop:
-            self.reporter.log(f"early stop: dev WER has not improved for {ts.early_stop} epochs")
+            self.reporter.log(f"early stop: dev {self.selection.upper()} has not improved for {ts.early_stop} epochs")
         return stop
 
     @torch.no_grad()
@@ -282,7 +328,7 @@ class Trainer:
             "train": {**{k: v for k, v in self.state.items()}, "metrics": metrics,
                       "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
                       "scaler": self.scaler.state_dict(), "rng": torch.get_rng_state(),
-                      "world_size": self.dist.world_size},
+                      "world_size": self.dist.world_size, "selection": self.selection},
         }
 
     def _save_step_checkpoint(self) -> None:
@@ -292,11 +338,10 @@ class Trainer:
             checkpoint.prune(self.out_dir / "checkpoints", "step-", self.ts.keep)
 
     def resume(self, path: Path, record: dict) -> None:
-        """Continue from checkpoint `record` (read from `path`); the normalizer came in with the constructor."""
+        """Continue from checkpoint `record` (read from `path`, its settings checked by
+        `_check_same_settings`); the normalizer came in with the constructor."""
         if record["vocab"] != self.vocab.to_dict():
             raise AsrError(f"{path}: the vocabulary differs from this data's; resume with the same data")
-        if record["model"]["settings"] != to_dict(self.settings.model):
-            raise ConfigError(f"{path}: the model settings differ from the checkpoint's; resume with the same settings")
         tr = record["train"]
         if tr.get("world_size", 1) != self.dist.world_size:
             raise AsrError(f"{path}: saved by {tr.get('world_size', 1)} process(es); resume with as many")
@@ -305,29 +350,45 @@ class Trainer:
         self.schedule.load_state_dict(tr["schedule"])
         self.scaler.load_state_dict(tr["scaler"])
         torch.set_rng_state(tr["rng"])
-        self.state = {k: tr[k] for k in self.state}
+        self.state = {k: tr.get(k, v) for k, v in self.state.items()}  # best_epoch: new in this version
+        if tr.get("selection", "wer") != self.selection:  # the same key order as this run's
+            self.state["best"] = [*self.state["best"][1::-1], self.state["best"][2]]
         self.reporter.log(f"resumed from {path}: epoch {self.state['epoch']}, step {self.state['step']}")
 
-    def _average(self) -> None:
-        """Average the last `average` epoch checkpoints into model.pt.
+    def _average(self) -> str | None:
+        """Make model.pt the mean of the last `average` epochs when that is not worse on dev
+        than the best single epoch; what model.pt is then ("average of epochs 5-8"), else None.
 
-        Always, not only when dev agrees: with a schedule that ends at a low rate
-        the last epochs are the converged ones, and on a small dev set the best
-        single epoch is as much luck as skill (on AN4, the average of the last 8
-        of 52 epochs scored 11.6 % test WER, the best single dev epoch 13.1 %).
+        With a schedule that ends at a low rate the last epochs are the converged ones, and on
+        a small dev set the best single epoch is as much luck as skill (on AN4, the average of
+        the last 8 of 52 epochs scored 11.6 % test WER, the best single dev epoch 13.1 %). But
+        an average over epochs that were still far apart (leaving the all-blank plateau, or a
+        short run) can be far worse than any of them: that is kept out, and dev decides.
         """
-        paths = checkpoint.list_checkpoints(self.out_dir / "checkpoints", "epoch-")[-self.ts.average:]
-        if len(paths) < 2:
-            return
-        self.model.load_state_dict(checkpoint.average_weights(paths))
+        found = checkpoint.list_checkpoints(self.out_dir / "checkpoints", "epoch-")
+        paths = {int(p.stem.split("-")[1]): p for p in found}
+        epochs = epochs_to_average({e: checkpoint.load(p)["train"]["metrics"] for e, p in paths.items()},
+                                   self.ts.average, self.selection)
+        name, sel, st = self.selection.upper(), self.selection, self.state
+        best = f"the best epoch ({st['best_epoch']}, dev {name} {100 * st['best'][0]:.1f} %)"
+        if not epochs:
+            self.reporter.log(f"model.pt: {best}: fewer than 2 epoch checkpoints after the all-blank plateau "
+                              "to average")
+            return None
+        span = f"epochs {epochs[0]}-{epochs[-1]}"
+        self.model.load_state_dict(checkpoint.average_weights([paths[e] for e in epochs]))
         rates, dev_loss = self._validate()
-        best = self.state["best"]
-        self.reporter.log(f"model.pt: average of the last {len(paths)} epochs, dev WER {100 * rates.wer:.2f}% "
-                          f"CER {100 * rates.cer:.2f}% (best single epoch: WER {100 * best[0]:.2f}%)")
-        self.state["best"] = [rates.wer, rates.cer, dev_loss]
-        if self.dist.is_main:
-            checkpoint.save(self.out_dir / "model.pt", self._payload({"event": "average", "epochs": len(paths),
-                                                                     "dev_wer": rates.wer, "dev_cer": rates.cer}))
+        key = selection_key({"dev_wer": rates.wer, "dev_cer": rates.cer, "dev_loss": dev_loss}, sel)
+        if key > st["best"]:
+            self.reporter.log(f"model.pt: {best}: the average of {span} scored {100 * key[0]:.1f} %")
+            return None
+        self.reporter.log(f"model.pt: the average of {span} (dev {name} {100 * key[0]:.1f} %): the best single "
+                          f"epoch ({st['best_epoch']}) scored {100 * st['best'][0]:.1f} %")
+        st["best"] = key
+        checkpoint.save(self.out_dir / "model.pt", self._payload({
+            "event": "average", "epochs": epochs, "dev_wer": rates.wer, "dev_cer": rates.cer, "dev_loss": dev_loss,
+            "selection": sel}))
+        return f"average of {span}"
 
     # ---- data -----------------------------------------------------------------------------
     def _batches(self, epoch: int) -> list[list[int]]:
@@ -367,7 +428,91 @@ class Trainer:
         order = torch.randperm(len(self.train_utts), generator=g)[: self.ts.stats_utterances].tolist()
         sample = [self.train_utts[i] for i in sorted(order)]
         with self.reporter.progress("feature statistics", len(sample)) as advance:
-            return Normalizer.fit(compute_features(sample, self.logmel, self.ts.workers, on_item=advance))
+            return Normalizer.fit(compute_features(sample, self.logmel, self.workers, on_item=advance))
+
+
+def loader_workers(requested: int, device: torch.device) -> int:
+    """Feature processes for `train.workers` (0: the default). A GPU waiting for features made one
+    utterance at a time on the CPU idles most of the time (a third of its speed on an H200), so on
+    CUDA the default is up to 4 workers preparing the next batches; on CPU, the main process."""
+    if requested or device.type != "cuda":
+        return requested
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def selection_key(metrics: dict, selection: str) -> list[float]:
+    """What picks the best epoch: the selection error rate on dev; ties (common on small dev
+    sets) go to the lower other rate, then the lower dev loss. Smaller is better."""
+    other = "cer" if selection == "wer" else "wer"
+    return [metrics[f"dev_{selection}"], metrics[f"dev_{other}"], metrics["dev_loss"]]
+
+
+def epochs_to_average(metrics: dict[int, dict], average: int, selection: str) -> list[int]:
+    """The epochs whose weights to average: of those with a checkpoint (their epoch records by
+    number), the last `average` after the last one still on the all-blank plateau; [] if under 2."""
+    epochs = sorted(metrics)
+    plateau = [e for e in epochs if metrics[e][f"dev_{selection}"] > PLATEAU]
+    chosen = [e for e in epochs if not plateau or e > plateau[-1]][-average:]
+    return chosen if len(chosen) >= 2 else []
+
+
+def _check_same_settings(path: Path, record: dict, settings: Settings) -> None:
+    """Refuse to resume with other text, feature or model settings than the checkpoint's (a
+    model trained on 80 mels cannot continue on 40); train settings may change."""
+    saved = {"text": record["text"], "features": record["features"]["settings"], "model": record["model"]["settings"]}
+    now = {"text": to_dict(settings.text), "features": to_dict(settings.features), "model": to_dict(settings.model)}
+    show = lambda v: v if isinstance(v, str) else json.dumps(list(v) if isinstance(v, tuple) else v)  # noqa: E731
+    # A setting the checkpoint lacks is newer than it; the run used what is now its default.
+    changed = [f"{group}.{key}: {show(saved[group][key])} in the checkpoint, {show(value)} now"
+               for group in now for key, value in now[group].items()
+               if key in saved[group] and show(saved[group][key]) != show(value)]
+    if changed:
+        raise ConfigError(f"{path}: cannot resume with other settings than the checkpoint's: {'; '.join(changed)} "
+                          "(resume with the checkpoint's settings, or train into another --out)")
+
+
+@contextlib.contextmanager
+def _lock(folder: Path, log: Callable[[str], None]) -> Iterator[None]:
+    """Hold `folder/.lock` (this process's pid and host) while training into `folder`: a second
+    training there refuses instead of mixing its files in; a lock left by a dead process is cleared."""
+    path, me = folder / ".lock", {"pid": os.getpid(), "host": socket.gethostname()}
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # atomic: one winner
+            break
+        except FileExistsError:
+            owner = _lock_owner(path)
+            if owner is None or owner["host"] != me["host"] or _alive(owner["pid"]):
+                who = f"pid {owner['pid']} on {owner['host']}" if owner else "a process that left no pid"
+                raise AsrError(f"{folder} is in use by another training ({who}): wait for it to finish or train "
+                               f"into another --out (if no training is running there, delete {path})") from None
+            log(f"removed a stale lock {path}: pid {owner['pid']} is no longer running")
+            path.unlink(missing_ok=True)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(me) + "\n")
+    try:
+        yield
+    finally:
+        if _lock_owner(path) == me:
+            path.unlink(missing_ok=True)
+
+
+def _lock_owner(path: Path) -> dict | None:
+    try:
+        owner = json.loads(path.read_text())
+        return {"pid": int(owner["pid"]), "host": str(owner["host"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _newest(out_dir: Path) -> tuple[Path, dict]:

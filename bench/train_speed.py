@@ -1,13 +1,14 @@
 """Training throughput: the asr pipeline against its model-only ceiling and a naive loop.
 
-    python bench/train_speed.py --json [--device cpu|cuda] [--utterances 300] [--epochs 1]
+    python bench/train_speed.py --json [--device cpu|cuda] [--utterances 300] [--set key=value]...
 
 All three measure seconds of audio trained per second of wall time, on the
 same utterances of real speech (AN4 from ../shared/data when present, else
 the synthetic digits corpus, made on the fly) with the same model and optimizer:
 
   pipeline    asr's own training epoch (Trainer._train_epoch): features computed on
-              the fly (no cache), length-bucketed batches bounded by max_frames
+              the fly (no cache; on CUDA in the trainer's default loader workers, see
+              "workers"), length-bucketed batches bounded by max_frames
   model_only  forward + backward + step on the same batches, padded tensors made beforehand
   naive       fixed-size batches drawn at random (the same mean batch size), features
               on the fly, no bucketing: padding computed like real frames
@@ -91,6 +92,7 @@ def main() -> None:
         settings = config.load(ROOT / recipe[0], overrides)
         trainer = Trainer(data, settings, Path(tmp) / "exp", Reporter(), Distributed())
         device, precision, clip = trainer.device, trainer.precision, settings.train.clip_norm
+        log(f"device {device}, {trainer.workers} loader worker(s)")
         batches = trainer._batches(1)
         utts = trainer.train_utts
         targets = trainer.dataset.targets
@@ -145,7 +147,7 @@ def main() -> None:
         "naive_audio_s_per_s": round(naive, 1),
         "pipeline_vs_model_only": round(pipeline / model_only, 3), "pipeline_vs_naive": round(pipeline / naive, 3),
         "padding_share_bucketed": round(padding(batches), 3), "padding_share_naive": round(padding(naive_batches), 3),
-        "batches": len(batches), "mean_batch": size, "model": settings.model.__dict__ | {},
+        "batches": len(batches), "mean_batch": size, "workers": trainer.workers, "model": settings.model.__dict__ | {},
         "precision": str(precision).replace("torch.", ""), "threads": torch.get_num_threads(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",

@@ -1,10 +1,12 @@
-"""The training loop: exact resume after SIGKILL, non-finite steps, accumulation, averaging."""
+"""The training loop: exact resume after SIGKILL, resume settings, non-finite steps, accumulation,
+the output folder's lock and writability (model selection and averaging: test_train_selection.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -100,11 +102,147 @@ def test_ctrl_c_saves_and_resume_continues(tiny_digits, tmp_path, monkeypatch):
     monkeypatch.setattr(train_module.Trainer, "_optimizer_step", real)
     result = train(tiny_digits, _settings("train.epochs=2"), tmp_path, resume=True)
     assert result.epochs == 2 and (tmp_path / "checkpoints" / "epoch-002.pt").is_file()
+    assert not (tmp_path / ".lock").exists()  # released after Ctrl-C and after success
 
 
 def test_resume_without_checkpoint_is_explained(tiny_digits, tmp_path):
     with pytest.raises(AsrError, match="nothing to resume"):
         train(tiny_digits, _settings("train.epochs=1"), tmp_path, resume=True)
+    assert not (tmp_path / ".lock").exists()  # released after an error
+
+
+def test_resume_with_other_text_feature_or_model_settings_lists_each_change(tiny_digits, tmp_path, monkeypatch):
+    from asr import train as train_module
+    from asr.errors import ConfigError
+
+    train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+    before = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    built = []
+    monkeypatch.setattr(train_module.Normalizer, "from_dict", lambda d: built.append(d))
+    changed = ["features.n_mels=16", "features.normalize=utterance", "model.hidden=8", "text.lowercase=false"]
+    with pytest.raises(ConfigError) as e:
+        train(tiny_digits, _settings("train.epochs=2", *changed), tmp_path, resume=True)
+    message = str(e.value)
+    for expected in ["features.n_mels: 20 in the checkpoint, 16 now", "features.normalize: global in the checkpoint, "
+                     "utterance now", "model.hidden: 16 in the checkpoint, 8 now", "text.lowercase: true in the "
+                     "checkpoint, false now", "epoch-001.pt"]:
+        assert expected in message
+    assert "train.epochs" not in message and built == []  # compared before anything is built from the checkpoint
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == before
+
+
+def test_resume_may_change_train_settings(tiny_digits, tmp_path):
+    train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+    result = train(tiny_digits, _settings("train.epochs=2", "train.lr=0.001", "augment.speeds=[0.9,1.0,1.1]"),
+                   tmp_path, resume=True)
+    assert result.epochs == 2
+
+
+# ---- the output folder: one training at a time, writable before any work ---------------------------
+
+def _lock_of(pid: int, host: str | None = None) -> str:
+    return json.dumps({"pid": pid, "host": host or socket.gethostname()}) + "\n"
+
+
+def test_a_second_training_into_the_same_folder_refuses(tiny_digits, tmp_path):
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / ".lock").write_text(_lock_of(sleeper.pid))
+        with pytest.raises(AsrError, match=rf"{tmp_path}.*pid {sleeper.pid}"):
+            train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+        assert (tmp_path / ".lock").read_text() == _lock_of(sleeper.pid)  # the owner's lock is left alone
+        assert not (tmp_path / "metrics.jsonl").exists() and not (tmp_path / "model.pt").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_lock_from_another_host_is_respected(tiny_digits, tmp_path):
+    (tmp_path / ".lock").write_text(_lock_of(2 ** 22 + 1, host="elsewhere.example"))
+    with pytest.raises(AsrError, match="elsewhere.example"):
+        train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+
+
+def test_a_stale_lock_is_cleared_held_while_training_and_released(tiny_digits, tmp_path, monkeypatch):
+    from asr import train as train_module
+    from asr.progress import Reporter
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / ".lock").write_text(_lock_of(gone.pid))
+    held, real = [], train_module.Trainer._validate
+
+    def validate(self):
+        held.append(json.loads((tmp_path / ".lock").read_text())["pid"])
+        return real(self)
+
+    monkeypatch.setattr(train_module.Trainer, "_validate", validate)
+    lines = []
+    reporter = Reporter()
+    reporter.log = lines.append
+    train(tiny_digits, _settings("train.epochs=1"), tmp_path, reporter)
+    assert held == [os.getpid()]
+    assert any("stale lock" in line and str(gone.pid) in line for line in lines)
+    assert not (tmp_path / ".lock").exists()
+
+
+def _never_trains(monkeypatch):
+    from asr import train as train_module
+
+    def fail(*args, **kw):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(train_module, "Trainer", fail)
+
+
+def test_a_checkpoints_file_is_found_before_any_work(tiny_digits, tmp_path, monkeypatch):
+    _never_trains(monkeypatch)
+    (tmp_path / "checkpoints").write_text("not a folder\n")
+    with pytest.raises(AsrError, match="checkpoints"):
+        train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+    assert (tmp_path / "checkpoints").read_text() == "not a folder\n"
+    assert not (tmp_path / "metrics.jsonl").exists() and not (tmp_path / ".lock").exists()
+
+
+def test_an_output_folder_under_a_file_is_found_before_any_work(tiny_digits, tmp_path, monkeypatch):
+    _never_trains(monkeypatch)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(AsrError, match="file"):
+        train(tiny_digits, _settings("train.epochs=1"), tmp_path / "file" / "exp")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_checkpoints_folder_is_found_before_any_work(tiny_digits, tmp_path, monkeypatch):
+    train(tiny_digits, _settings("train.epochs=1"), tmp_path)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "checkpoints").iterdir()}
+    _never_trains(monkeypatch)
+    (tmp_path / "checkpoints").chmod(0o555)
+    try:
+        with pytest.raises(AsrError, match="checkpoints"):
+            train(tiny_digits, _settings("train.epochs=2"), tmp_path, resume=True)
+    finally:
+        (tmp_path / "checkpoints").chmod(0o755)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "checkpoints").iterdir()} == before
+
+
+def test_a_trainer_logs_steps_into_a_folder_it_creates(tiny_digits, tmp_path):
+    """What bench/train_speed.py does: an epoch without run() (it crashed past train.log_every steps)."""
+    from asr.distributed import Distributed
+    from asr.progress import Reporter
+    from asr.train import Trainer
+
+    t = Trainer(tiny_digits, _settings("train.epochs=1"), tmp_path / "new" / "exp", Reporter(), Distributed())
+    t._train_epoch()
+    assert '"event": "step"' in (tmp_path / "new" / "exp" / "metrics.jsonl").read_text()
+
+
+def test_loader_workers_by_default_only_on_cuda():
+    from asr.train import loader_workers
+
+    assert loader_workers(0, torch.device("cpu")) == 0  # CPU: unchanged, bit for bit
+    assert loader_workers(3, torch.device("cpu")) == 3
+    assert loader_workers(2, torch.device("cuda")) == 2
+    assert loader_workers(0, torch.device("cuda")) == max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _nan_corpus(folder: Path, tiny_digits: Path, poisoned: int) -> Path:
@@ -152,18 +290,6 @@ def test_gradient_accumulation_matches_one_big_batch(tiny_digits, tmp_path):
     for k in big:
         assert torch.allclose(big[k], acc[k], atol=1e-5), k
     assert any(not torch.equal(big[k], changed[k]) for k in big)
-
-
-def test_average_of_last_epochs(tiny_digits, tmp_path):
-    train(tiny_digits, _settings("train.epochs=3", "train.average=2", "train.keep=1"), tmp_path)
-    paths = checkpoint.list_checkpoints(tmp_path / "checkpoints", "epoch-")
-    assert [p.name for p in paths] == ["epoch-002.pt", "epoch-003.pt"]
-    mean = checkpoint.average_weights(paths)
-    a, b, final = _weights(paths[0]), _weights(paths[1]), _weights(tmp_path / "model.pt")
-    for k in a:
-        assert torch.allclose(mean[k], (a[k] + b[k]) / 2, atol=1e-7)
-        assert torch.equal(final[k], mean[k])  # model.pt is the average, whatever the dev set says
-    assert checkpoint.load(tmp_path / "model.pt")["train"]["metrics"]["event"] == "average"
 
 
 def test_a_fresh_run_never_overwrites_an_earlier_one(tiny_digits, tmp_path):
