@@ -39,11 +39,13 @@ def write(path: Path, text: str) -> Path:
 
 
 def prep(name: str, out: Path, src: Path | None, **options) -> tuple[dict, list[str]]:
-    """Run an importer; its manifests as {split: {id: (text, speaker, duration, offset)}} and its log."""
+    """Run an importer; its manifests as {split: {id: (text, speaker, duration, offset)}} and its log
+    (offset None: the whole file)."""
     lines: list[str] = []
     paths = corpora.prepare(name, out, src, options, log=lines.append)
     assert set(paths) == {"train", "dev", "test"}
-    rows = {split: {u.id: (u.text, u.speaker, round(u.duration, 4), round(u.offset, 4)) for u in manifest.read(path)}
+    rows = {split: {u.id: (u.text, u.speaker, round(u.duration, 4), None if u.offset is None else round(u.offset, 4))
+                    for u in manifest.read(path)}
             for split, path in paths.items()}
     for path in paths.values():  # absolute audio paths that exist
         for u in manifest.read(path):
@@ -86,10 +88,10 @@ def test_an4(tmp_path, suffix, nested):
     src = tmp_path / "src"
     an4_tree(src / "an4" if nested else src, suffix)
     rows, lines = prep("an4", tmp_path / "out", src)
-    assert rows["test"] == {"an406-fcaw-b": ("RUBOUT G M E F THREE NINE", "fcaw", 1.0, 0.0)}
-    assert rows["dev"] == {"an156-mjes-b": ("ENTER THIRTY SEVEN", "mjes", 0.5, 0.0)}  # one speaker held out
-    assert rows["train"] == {"an251-fash-b": ("YES", "fash", 0.5, 0.0), "an253-fash-b": ("GO", "fash", 0.25, 0.0),
-                             "an1-mblw-b": ("X I SIXTY ONE", "mblw", 0.75, 0.0)}
+    assert rows["test"] == {"an406-fcaw-b": ("RUBOUT G M E F THREE NINE", "fcaw", 1.0, None)}
+    assert rows["dev"] == {"an156-mjes-b": ("ENTER THIRTY SEVEN", "mjes", 0.5, None)}  # one speaker held out
+    assert rows["train"] == {"an251-fash-b": ("YES", "fash", 0.5, None), "an253-fash-b": ("GO", "fash", 0.25, None),
+                             "an1-mblw-b": ("X I SIXTY ONE", "mblw", 0.75, None)}
     assert skipped(lines, f"an157-mjes-b{suffix}", "not a readable audio file")
     assert skipped(lines, f"an2-mblw-b{suffix}", "empty transcript")
     assert skipped(lines, "an407-fcaw-b", "no transcript")
@@ -128,8 +130,8 @@ def test_librispeech(tmp_path):
     with open(chapter / "19-10.trans.txt", "a", encoding="utf-8") as f:
         f.write("19-10-0002 BROKEN\n19-10-0004\n19-10-0005 NO AUDIO\n")
     rows, lines = prep("librispeech", tmp_path / "out", tmp_path)  # the parent of LibriSpeech/
-    assert rows["train"] == {"19-10-0000": ("HELLO 19", "19", 0.5, 0.0), "19-10-0001": ("IT'S ME", "19", 0.25, 0.0),
-                             "26-10-0000": ("HELLO 26", "26", 0.25, 0.0), "26-10-0001": ("IT'S ME", "26", 0.125, 0.0)}
+    assert rows["train"] == {"19-10-0000": ("HELLO 19", "19", 0.5, None), "19-10-0001": ("IT'S ME", "19", 0.25, None),
+                             "26-10-0000": ("HELLO 26", "26", 0.25, None), "26-10-0001": ("IT'S ME", "26", 0.125, None)}
     assert list(rows["dev"]) == ["84-10-0000", "84-10-0001"] and list(rows["test"]) == ["61-10-0000", "61-10-0001"]
     assert skipped(lines, "19-10-0002.flac", "not a readable audio file")
     assert skipped(lines, "19-10-0003.flac", "no transcript line in 19-10.trans.txt")
@@ -169,10 +171,10 @@ def test_commonvoice(tmp_path):
     write(src / "dev.tsv", CV_HEADER + "ccc\tcommon_voice_en_c1.mp3\tA dev sentence\t2\t0\n")
     write(src / "test.tsv", CV_HEADER + "ddd\tcommon_voice_en_d1.mp3\tA test sentence\t2\t0\n")
     rows, lines = prep("commonvoice", tmp_path / "out", src)
-    assert rows["train"] == {"common_voice_en_a1": ('She said "hi".', "aaa", 0.5, 0.0),
-                             "common_voice_en_a2": ("It's fine", "aaa", 0.25, 0.0)}
-    assert rows["dev"] == {"common_voice_en_c1": ("A dev sentence", "ccc", 0.5, 0.0)}
-    assert rows["test"] == {"common_voice_en_d1": ("A test sentence", "ddd", 0.5, 0.0)}
+    assert rows["train"] == {"common_voice_en_a1": ('She said "hi".', "aaa", 0.5, None),
+                             "common_voice_en_a2": ("It's fine", "aaa", 0.25, None)}
+    assert rows["dev"] == {"common_voice_en_c1": ("A dev sentence", "ccc", 0.5, None)}
+    assert rows["test"] == {"common_voice_en_d1": ("A test sentence", "ddd", 0.5, None)}
     assert skipped(lines, "common_voice_en_a3.mp3", "not a readable audio file")
     assert skipped(lines, "common_voice_en_a4.mp3", "no such audio file")
     assert skipped(lines, "common_voice_en_b1.mp3", "empty transcript")
@@ -204,8 +206,8 @@ def test_ljspeech(tmp_path):
           + "LJ001-0005|Raw only 5|\nLJ001-0006|Two columns 6\nLJ001-0007|Broken|broken\nLJ001-0008|No audio|no\n")
     rows, lines = prep("ljspeech", tmp_path / "out", tmp_path, dev=1, test=2)
     everything = {k: v for split in rows.values() for k, v in split.items()}
-    assert everything == {**{f"LJ001-000{i}": (f'text {i} doctor "{i}"', "LJ", i / 8, 0.0) for i in range(1, 5)},
-                          "LJ001-0005": ("Raw only 5", "LJ", 0.625, 0.0), "LJ001-0006": ("Two columns 6", "LJ", 0.75, 0.0)}
+    assert everything == {**{f"LJ001-000{i}": (f'text {i} doctor "{i}"', "LJ", i / 8, None) for i in range(1, 5)},
+                          "LJ001-0005": ("Raw only 5", "LJ", 0.625, None), "LJ001-0006": ("Two columns 6", "LJ", 0.75, None)}
     assert [sorted(rows[k]) for k in common.SPLITS] == [["LJ001-0001", "LJ001-0003", "LJ001-0005"],
                                                         ["LJ001-0004"], ["LJ001-0002", "LJ001-0006"]]
     assert skipped(lines, "LJ001-0007.wav", "not a readable audio file")
@@ -249,14 +251,15 @@ def test_kaldi_splits_and_pipes(tmp_path):
         write(data / "text", "".join(f"{spk}-1 HI {spk.upper()}\n{spk}-2 {'' if spk == 'bob' else 'BYE'}\n"
                                      for spk in speakers))
     rows, lines = prep("kaldi", tmp_path / "out", tmp_path / "data")
-    assert rows["train"] == {"alice-1": ("HI ALICE", None, 0.5, 0.0), "alice-2": ("BYE", None, 0.25, 0.0),
-                             "bob-1": ("HI BOB", None, 0.5, 0.0)}
+    assert rows["train"] == {"alice-1": ("HI ALICE", None, 0.5, None), "alice-2": ("BYE", None, 0.25, None),
+                             "bob-1": ("HI BOB", None, 0.5, None)}
     assert sorted(rows["dev"]) == ["carol-1", "carol-2"] and sorted(rows["test"]) == ["dave-1", "dave-2"]
     assert skipped(lines, "bob-2.wav", "empty transcript")
     assert_rerun_identical("kaldi", tmp_path / "out", tmp_path / "data")
     with open(tmp_path / "data" / "dev" / "wav.scp", "a") as f:
-        f.write("carol-3 sox carol.sph -t wav - |\n")
-    with pytest.raises(AsrError, match="wav.scp:3: 'carol-3 sox carol.sph -t wav - \\|' is a piped command"):
+        f.write("carol-3 no-such-decoder carol.sph -t wav - |\n")  # a program that is not installed
+    with pytest.raises(AsrError, match="wav.scp:3: the piped command 'no-such-decoder carol.sph -t wav -' "
+                                       "needs `no-such-decoder` and it is not on PATH"):
         corpora.prepare("kaldi", tmp_path / "out", tmp_path / "data")
 
 
@@ -281,9 +284,9 @@ def test_nemo(tmp_path):
     write(src / "val_manifest.jsonl", lines_of({"audio_filepath": "wavs/d.wav", "duration": 0.5, "text": "delta"}))
     write(src / "test_manifest.json", lines_of({"audio_filepath": "wavs/e.wav", "duration": 0.25, "text": "echo"}))
     rows, lines = prep("nemo", tmp_path / "out", src)
-    assert rows == {"train": {"a": ("alpha", "7", 0.5, 0.0), "b": ("bravo", None, 0.75, 0.0),
+    assert rows == {"train": {"a": ("alpha", "7", 0.5, None), "b": ("bravo", None, 0.75, None),
                               "long-0000050": ("segment", None, 1.0, 0.5)},
-                    "dev": {"d": ("delta", None, 0.5, 0.0)}, "test": {"e": ("echo", None, 0.25, 0.0)}}
+                    "dev": {"d": ("delta", None, 0.5, None)}, "test": {"e": ("echo", None, 0.25, None)}}
     assert skipped(lines, "long.wav", "outside the recording")
     assert skipped(lines, "c.wav", "not a readable audio file")
     assert skipped(lines, "d.wav", "no transcript (")
@@ -308,11 +311,11 @@ def test_folder(tmp_path):
     broken(src / "carol" / "bad.wav")
     write(src / "carol" / "bad.txt", "broken")
     rows, lines = prep("folder", tmp_path / "out", src, dev_share=0.2, test_share=0.2)
-    assert rows == {"train": {"alice/deep/two": ("from a lab file", "deep", 0.25, 0.0),  # speaker: its folder
-                              "bob/one": ("hello bob", "bob", 0.5, 0.0), "dave/one": ("hello dave", "dave", 0.5, 0.0)},
-                    "dev": {"alice/one": ("hello alice", "alice", 0.5, 0.0)},
-                    "test": {"carol/one": ("hello carol", "carol", 0.5, 0.0)}}
-    assert skipped(lines, "untold.ogg", "no transcript (untold.txt or untold.lab beside it)")
+    assert rows == {"train": {"alice/deep/two": ("from a lab file", "deep", 0.25, None),  # speaker: its folder
+                              "bob/one": ("hello bob", "bob", 0.5, None), "dave/one": ("hello dave", "dave", 0.5, None)},
+                    "dev": {"alice/one": ("hello alice", "alice", 0.5, None)},
+                    "test": {"carol/one": ("hello carol", "carol", 0.5, None)}}
+    assert skipped(lines, "untold.ogg", "no transcript (untold.txt or untold.lab beside it, or a line in a transcript table")
     assert skipped(lines, "blank.wav", "empty transcript")
     assert skipped(lines, "bad.wav", "not a readable audio file")
     assert "kept 5 utterances, skipped 3" in lines
@@ -343,9 +346,9 @@ def test_aishell(tmp_path):
           "BAC009S0002W0122 而 对 楼市 成交 抑制 作用 最 大 的 限 购\nBAC009S0002W0124 坏\n"
           "BAC009S0724W0121 甚至 出现 交易 几乎 停滞 的 情况\nBAC009S0764W0121 一二 三\n")
     rows, lines = prep("aishell", tmp_path / "out", tmp_path)
-    assert rows == {"train": {"BAC009S0002W0122": ("而对楼市成交抑制作用最大的限购", "S0002", 0.5, 0.0)},
-                    "dev": {"BAC009S0724W0121": ("甚至出现交易几乎停滞的情况", "S0724", 0.5, 0.0)},
-                    "test": {"BAC009S0764W0121": ("一二三", "S0764", 0.75, 0.0)}}
+    assert rows == {"train": {"BAC009S0002W0122": ("而对楼市成交抑制作用最大的限购", "S0002", 0.5, None)},
+                    "dev": {"BAC009S0724W0121": ("甚至出现交易几乎停滞的情况", "S0724", 0.5, None)},
+                    "test": {"BAC009S0764W0121": ("一二三", "S0764", 0.75, None)}}
     assert skipped(lines, "BAC009S0002W0123.wav", "no transcript line")
     assert skipped(lines, "BAC009S0002W0124.wav", "not a readable audio file")
     assert_rerun_identical("aishell", tmp_path / "out", tmp_path)
@@ -362,10 +365,10 @@ def test_fsdd(tmp_path):
     tone(rec / "george_oops.wav", 0.25)
     tone(rec / "7_jackson_12.wav", 0.5)
     rows, lines = prep("fsdd", tmp_path / "out", tmp_path / "fsdd")
-    assert rows["test"] == {"3_theo_0": ("three", "theo", 0.25, 0.0), "7_theo_1": ("seven", "theo", 0.5, 0.0)}
+    assert rows["test"] == {"3_theo_0": ("three", "theo", 0.25, None), "7_theo_1": ("seven", "theo", 0.5, None)}
     # dev: FSDD's own held-out indices 0-4 of the training speakers; every other speaker trains
     assert sorted(rows["dev"]) == ["3_george_0", "3_jackson_0", "3_yweweler_0", "7_george_1", "7_jackson_1", "7_yweweler_1"]
-    assert rows["train"] == {"7_jackson_12": ("seven", "jackson", 0.5, 0.0)}
+    assert rows["train"] == {"7_jackson_12": ("seven", "jackson", 0.5, None)}
     assert skipped(lines, "0_george_2.wav", "not a readable audio file")
     assert skipped(lines, "george_oops.wav", "not {digit}_{speaker}_{index}.wav")
     assert_rerun_identical("fsdd", tmp_path / "out", rec)  # --src may be recordings/ itself

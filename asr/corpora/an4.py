@@ -10,8 +10,10 @@
 The official train (948) and test (130, 10 other speakers) lists are kept;
 dev is held out by speaker from train. The speaker is the folder above each
 file. Transcripts keep their words (upper case: the trainer folds case);
-`<s>`, `</s>`, `<sil>` and the `(id)` suffix are removed. The headerless
-`.raw` edition cannot be read: use the WAV or SPHERE one.
+`<s>`, `</s>`, `<sil>` and the `(id)` suffix are removed. Audio suffixes may
+be upper case (.WAV, .SPH); a UTF-8 byte-order mark in the lists is
+ignored. The headerless `.raw` edition cannot be read: use the WAV or
+SPHERE one.
 """
 
 from __future__ import annotations
@@ -34,46 +36,53 @@ def prepare(out: Path, src: Path | None, *, seed: int = 0, log: Callable[[str], 
     root = common.descend(common.require_folder(src, "an4", expected), "etc", ["an4"])
     if not (root / "wav").is_dir():
         raise AsrError(f"{src}: no wav/ folder (an4 expects {expected})")
-    if not any(next((root / "wav").rglob(f"*{s}"), None) for s in SUFFIXES) and next((root / "wav").rglob("*.raw"), None):
+    kinds = {p.suffix.lower() for p in (root / "wav").rglob("*")}
+    if not kinds & set(SUFFIXES) and ".raw" in kinds:
         raise AsrError(f"{root / 'wav'}: only headerless .raw audio, which cannot be read "
                        f"(use the NIST SPHERE edition, an4_sphere.tar.gz, or the WAV one)")
-    skips = common.Skips(log)
-    splits = {}
-    for split, stem in LISTS.items():
-        texts = _transcripts(root / "etc" / f"{stem}.transcription")
-        sources = []
-        for fileid in _fileids(root / "etc" / f"{stem}.fileids"):
-            uid, audio = Path(fileid).name, _audio(root / "wav" / fileid)
-            if uid not in texts:
-                skips(audio, f"no transcript for {uid} in {stem}.transcription")
-                continue
-            sources.append(common.Source(id=uid, audio=audio, text=texts[uid], speaker=Path(fileid).parent.name))
-        splits[split] = common.measure(sources, skips)
-    return common.write_splits(out, common.fill_missing(splits, seed, log), skips)
+    with common.Skips(log) as skips:
+        splits = {split: common.measure(_sources(root, stem, skips), skips) for split, stem in LISTS.items()}
+        return common.write_splits(out, common.fill_missing(splits, seed, log), skips)
+
+
+def _sources(root: Path, stem: str, skips: common.Skips) -> list[common.Source]:
+    """Sources of one list (an4_train or an4_test)."""
+    texts = _transcripts(root / "etc" / f"{stem}.transcription")
+    sources = []
+    for fileid in _fileids(root / "etc" / f"{stem}.fileids"):
+        uid, audio = Path(fileid).name, _audio(root / "wav" / fileid)
+        if uid not in texts:
+            skips(audio, f"no transcript for {uid} in {stem}.transcription", "no transcript for the key")
+            continue
+        sources.append(common.Source(id=uid, audio=audio, text=texts[uid], speaker=Path(fileid).parent.name))
+    return sources
 
 
 def _fileids(path: Path) -> list[str]:
     if not path.is_file():
         raise AsrError(f"{path}: missing (an4 expects etc/an4_train.fileids and etc/an4_test.fileids)")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in common.read_lines(path) if line.strip()]
 
 
 def _transcripts(path: Path) -> dict[str, str]:
     """id -> words of a SphinxTrain transcription file."""
     if not path.is_file():
         raise AsrError(f"{path}: missing (an4 expects etc/an4_{{train,test}}.transcription)")
-    texts = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    return {uid: words for uid, words in transcription(common.read_lines(path)) if uid}
+
+
+def transcription(lines: list[str]) -> list[tuple[str | None, str]]:
+    """(id or None, words) of each non-blank line of a SphinxTrain
+    transcription ("<s> WORDS </s> (id)"); markers removed."""
+    parsed = []
+    for line in lines:
         match = LINE.match(line.strip())
-        if match:
-            texts[match["id"]] = " ".join(w for w in match["text"].split() if w.lower() not in MARKERS)
-    return texts
+        uid, text = (match["id"], match["text"]) if match else (None, line)
+        if text.strip() or uid:
+            parsed.append((uid, " ".join(w for w in text.split() if w.lower() not in MARKERS)))
+    return parsed
 
 
 def _audio(stem: Path) -> Path:
-    """The .wav or .sph file of a file id (the .wav name when neither exists)."""
-    for suffix in SUFFIXES:
-        path = stem.with_name(stem.name + suffix)
-        if path.is_file():
-            return path
-    return stem.with_name(stem.name + SUFFIXES[0])
+    """The .wav or .sph file (any case) of a file id (the .wav name when neither exists)."""
+    return common.find_audio(stem, SUFFIXES) or stem.with_name(stem.name + SUFFIXES[0])

@@ -1,11 +1,15 @@
 """What every corpus importer does once it has found its utterances.
 
-An importer lists `Source`s (id, audio file, transcript, speaker, optional
+An importer reads its text files with `read_text`/`read_lines` (a UTF-8
+byte-order mark is dropped; other encodings are an error naming the file and
+line), lists `Source`s (id, audio file, transcript, speaker, optional
 segment), then `measure` reads the audio headers in a small thread pool and
 keeps what is usable, `speaker_split`/`utterance_split`/`fill_missing` hold
 out dev and test where the corpus has none, and `write_splits` writes the
-three manifests last. Everything left out goes through `Skips`, which logs the
-file and the reason and counts it.
+three manifests last. Everything left out goes through `Skips`, which logs
+the file and the reason, counts it by reason, and ends every import (also a
+failed one) with a report: utterances kept, skipped, and each reason with
+its count and an example.
 
 Held-out sets are chosen by a hash of (seed, speaker) or (seed, id), so they
 are the same on every machine and a speaker keeps its side when others are
@@ -29,6 +33,8 @@ SPLITS = ("train", "dev", "test")
 HELD_OUT_SHARE = 0.08  # of the speakers, when a corpus has no dev (or test) split
 THREADS = 4  # header reads are I/O: a few threads, never more
 SLACK = 0.01  # seconds a segment may run past the end of its recording (rounding)
+LISTED = 10  # skips logged one by one per reason; the rest are only counted
+BOM = b"\xef\xbb\xbf"
 
 Log = Callable[[str], None]
 
@@ -37,30 +43,118 @@ Log = Callable[[str], None]
 class Source:
     """An utterance found in a corpus, before its audio header is read.
 
-    duration None: the whole file from `offset` on, length from the header.
+    offset None: the whole file (its length from the header). A float, 0.0
+    included: a segment starting there, `duration` seconds long (None: to the
+    end of the recording).
     """
 
     id: str
     audio: Path
     text: str
     speaker: str | None = None
-    offset: float = 0.0
+    offset: float | None = None
     duration: float | None = None
 
 
 class Skips:
-    """Logs and counts what an importer leaves out."""
+    """Logs and counts what an importer leaves out, by reason, and counts what
+    `measure` keeps.
+
+    `skips(what, message, reason)` logs "skipped WHAT: MESSAGE" (the first
+    LISTED of each reason) and counts it under `reason`, a short category
+    such as "no transcript for the key" (default: the message itself). Used
+    as a context manager around an import, it logs the report at the end
+    also when the import fails; `write_splits` logs it on success.
+    """
 
     def __init__(self, log: Log):
         self.log = log
-        self.count = 0
+        self.kept = 0
+        self.reasons: dict[str, list] = {}  # reason -> [count, example]
+        self.reported = False
 
-    def __call__(self, what: str | Path, reason: str) -> None:
-        self.count += 1
-        self.log(f"skipped {what}: {reason}")
+    def __call__(self, what: str | Path, message: str, reason: str | None = None) -> None:
+        reason = reason or message
+        entry = self.reasons.setdefault(reason, [0, what if message == reason else f"{what}: {message}"])
+        entry[0] += 1
+        if entry[0] <= LISTED:
+            self.log(f"skipped {what}: {message}")
+        if entry[0] == LISTED:
+            self.log(f"(further skips for {reason!r} are counted, not listed)")
 
-    def report(self, kept: int) -> None:
-        self.log(f"kept {kept} utterances, skipped {self.count}")
+    def __enter__(self) -> Skips:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if not self.reported and (self.kept or self.count):
+            self.report()
+
+    @property
+    def count(self) -> int:
+        return sum(n for n, _ in self.reasons.values())
+
+    def ranked(self) -> list[tuple[str, int, str]]:
+        """(reason, count, example), the commonest reason first."""
+        return sorted(((r, n, str(e)) for r, (n, e) in self.reasons.items()), key=lambda x: (-x[1], x[0]))
+
+    def report(self) -> None:
+        self.reported = True
+        self.log(f"kept {self.kept} utterances, skipped {self.count}")
+        for reason, n, example in self.ranked():
+            self.log(f"  {reason}: {n} (example: {example})")
+
+    def nothing_kept(self) -> str:
+        """Why an import kept nothing: every reason, the commonest first."""
+        if not self.count:
+            return "no utterances found (check --src and the corpus layout it expects)"
+        ranked = self.ranked()
+        if len(ranked) == 1:
+            reasons = f"{ranked[0][0]} (example: {ranked[0][2]})"
+        else:
+            reasons = "; ".join(f"{r} ({n}, example: {e})" for r, n, e in ranked)
+        return f"{self.count} of {self.count} skipped: {reasons}"
+
+
+def read_text(path: Path) -> str:
+    """A text file's contents without a UTF-8 byte-order mark; AsrError naming
+    the file and line when it is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise AsrError(f"{path}: cannot read it ({e.strerror})") from None
+    data = data.removeprefix(BOM)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise AsrError(f"{path}: UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)") from None
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - data.rfind(b"\n", 0, e.start)
+        raise AsrError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at column {column}); "
+                       f"save it as UTF-8, e.g. iconv -f LATIN1 -t UTF-8") from None
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a text file (see `read_text`), without line ends; line N is [N - 1]."""
+    lines = [line.removesuffix("\r") for line in read_text(path).split("\n")]
+    return lines[:-1] if lines and not lines[-1] else lines
+
+
+def find_audio(stem: Path, suffixes: Sequence[str]) -> Path | None:
+    """The file `stem` + one of `suffixes` (lower or upper case) that exists, else None."""
+    for suffix in suffixes:
+        for variant in (suffix.lower(), suffix.upper()):
+            path = stem.with_name(stem.name + variant)
+            if path.is_file():
+                return path
+    return None
+
+
+def glob_audio(folder: Path, pattern: str, suffixes: Sequence[str]) -> list[Path]:
+    """Files matching `pattern` (without suffix, e.g. "*/*") whose suffix is one
+    of `suffixes` in any case (.wav, .WAV), sorted."""
+    wanted = {s.lower() for s in suffixes}
+    return sorted(p for p in folder.glob(pattern) if p.suffix.lower() in wanted and p.is_file())
 
 
 def require_folder(src: Path | None, corpus: str, expected: str) -> Path:
@@ -87,7 +181,8 @@ def clean(text: str) -> str:
 
 
 def measure(sources: Iterable[Source], skips: Skips, threads: int = THREADS) -> list[Utterance]:
-    """Utterances of the usable sources, durations from the audio headers.
+    """Utterances of the usable sources, durations from the audio headers;
+    `offset` stays None for whole files and a float for segments.
 
     Skipped (and logged): duplicate ids, empty transcripts, unreadable or
     empty audio, segments outside their recording.
@@ -95,9 +190,9 @@ def measure(sources: Iterable[Source], skips: Skips, threads: int = THREADS) -> 
     seen, todo = set(), []
     for s in sources:
         if s.id in seen:
-            skips(s.audio, f"id {s.id} appears twice (kept the first)")
+            skips(s.audio, f"id {s.id} appears twice (kept the first)", "duplicate id")
         elif not clean(s.text):
-            skips(s.audio, f"empty transcript for {s.id}")
+            skips(s.audio, f"empty transcript for {s.id}", "empty transcript")
         else:
             seen.add(s.id)
             todo.append(s)
@@ -108,16 +203,18 @@ def measure(sources: Iterable[Source], skips: Skips, threads: int = THREADS) -> 
     for s in todo:
         header = headers[s.audio]
         if isinstance(header, str):
-            skips(s.audio, header)
+            skips(s.audio, header, header.split(" (")[0])
             continue
         info, absolute = header
-        duration = info.duration - s.offset if s.duration is None else s.duration
-        if duration <= 0 or s.offset + duration > info.duration + SLACK:
-            skips(s.audio, f"segment {s.id} ({s.offset:g} s + {duration:g} s) is outside the "
-                           f"recording ({info.duration:g} s)")
+        start = s.offset or 0.0
+        duration = info.duration - start if s.duration is None else s.duration
+        if duration <= 0 or start + duration > info.duration + SLACK:
+            skips(s.audio, f"segment {s.id} ({start:g} s + {duration:g} s) is outside the "
+                           f"recording ({info.duration:g} s)", "segment outside its recording")
             continue
         utts.append(Utterance(id=s.id, audio=absolute, duration=duration, text=clean(s.text),
                               speaker=s.speaker, offset=s.offset))
+    skips.kept += len(utts)
     return utts
 
 
@@ -143,6 +240,8 @@ def speaker_split(utts: list[Utterance], shares: dict[str, float], seed: int = 0
 
     With too few speakers to leave one for training, splits by utterance instead.
     """
+    if not utts:  # nothing to split: write_splits says why
+        return {"train": [], **{name: [] for name in shares}}
     speakers = sorted({u.speaker or u.id for u in utts}, key=lambda s: _rank(seed, s))
     if len(speakers) <= len(shares):
         log(f"{len(speakers)} speaker(s): held-out sets are drawn by utterance instead")
@@ -162,7 +261,10 @@ def speaker_split(utts: list[Utterance], shares: dict[str, float], seed: int = 0
 
 def utterance_split(utts: list[Utterance], counts: dict[str, int], seed: int = 0) -> dict[str, list[Utterance]]:
     """Hold out `counts[name]` utterances drawn at random (by seed) for each
-    named split; the rest is "train"."""
+    named split; the rest is "train". Nothing to split gives empty splits
+    (`write_splits` then says why)."""
+    if not utts:
+        return {"train": [], **{name: [] for name in counts}}
     if sum(counts.values()) >= len(utts):
         wanted = ", ".join(f"{n} {k}" for k, n in counts.items())
         raise AsrError(f"only {len(utts)} usable utterances: too few to hold out {wanted} and keep some for training")
@@ -194,9 +296,12 @@ def check_share(name: str, value: float) -> None:
 
 
 def write_splits(out: Path, splits: dict[str, list[Utterance]], skips: Skips) -> dict[str, Path]:
-    """Report the skips, then write out/{train,dev,test}.jsonl (sorted by id);
-    an empty split is an AsrError raised before anything is written."""
-    skips.report(sum(len(splits.get(name, [])) for name in SPLITS))
+    """Report the skips, then write out/{train,dev,test}.jsonl (sorted by id).
+    Nothing kept, or an empty split, is an AsrError raised before anything is
+    written; when nothing was kept it names the commonest reason first."""
+    skips.report()
+    if not any(splits.get(name) for name in SPLITS):
+        raise AsrError(skips.nothing_kept())
     for name in SPLITS:
         if not splits.get(name):
             raise AsrError(f"the {name} split is empty: no usable utterances for it (see the skipped files above)")
@@ -207,5 +312,5 @@ def write_splits(out: Path, splits: dict[str, list[Utterance]], skips: Skips) ->
         manifest.write(paths[name], items)
         hours = sum(u.duration for u in items) / 3600
         skips.log(f"{name}: {len(items)} utterances, {hours:.2f} h, "
-            f"{len({u.speaker for u in items})} speaker(s) -> {paths[name]}")
+                  f"{len({u.speaker for u in items})} speaker(s) -> {paths[name]}")
     return paths

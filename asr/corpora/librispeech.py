@@ -10,7 +10,8 @@ that results are measured on an official test set; without a dev-* subset,
 dev is held out by speaker from train. With --src one subset folder (e.g.
 dev-clean), that subset alone is the corpus and dev and test are held out
 from it by speaker (`subsets` is then not used). Transcripts stay upper case
-(the trainer folds case).
+(the trainer folds case). Audio may be .flac or .FLAC; a UTF-8 byte-order
+mark in a .trans.txt is ignored.
 """
 
 from __future__ import annotations
@@ -22,24 +23,25 @@ from asr.corpora import common
 from asr.errors import AsrError, ConfigError
 
 KINDS = ("train", "dev", "test")
+SUFFIXES = (".flac",)
 
 
 def prepare(out: Path, src: Path | None, *, subsets: str = "train-clean-100,dev-clean,test-clean", seed: int = 0,
             log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
     expected = "the LibriSpeech folder holding subsets such as train-clean-100/, or one subset folder"
     src = common.require_folder(src, "librispeech", expected)
-    skips = common.Skips(log)
-    if _kind(src.name):
-        log(f"{src.name}: one subset, dev and test held out from it by speaker (option subsets not used)")
-        splits = {"train": common.measure(_subset(src, skips), skips)}
-        splits = common.speaker_split(splits["train"], {"dev": common.HELD_OUT_SHARE, "test": common.HELD_OUT_SHARE},
-                                      seed, log)
-        return common.write_splits(out, splits, skips)
-    root = common.descend(src, subsets.split(",")[0].strip(), ["LibriSpeech"])
-    chosen = _choose(subsets, root)
-    splits = {kind: common.measure([s for name in names for s in _subset(root / name, skips)], skips)
-              for kind, names in chosen.items()}
-    return common.write_splits(out, common.fill_missing(splits, seed, log), skips)
+    with common.Skips(log) as skips:
+        if _kind(src.name):
+            log(f"{src.name}: one subset, dev and test held out from it by speaker (option subsets not used)")
+            train = common.measure(_subset(src, skips), skips)
+            splits = common.speaker_split(train, {"dev": common.HELD_OUT_SHARE, "test": common.HELD_OUT_SHARE},
+                                          seed, log)
+            return common.write_splits(out, splits, skips)
+        root = common.descend(src, subsets.split(",")[0].strip(), ["LibriSpeech"])
+        chosen = _choose(subsets, root)
+        splits = {kind: common.measure([s for name in names for s in _subset(root / name, skips)], skips)
+                  for kind, names in chosen.items()}
+        return common.write_splits(out, common.fill_missing(splits, seed, log), skips)
 
 
 def _kind(name: str) -> str | None:
@@ -70,14 +72,17 @@ def _subset(folder: Path, skips: common.Skips) -> list[common.Source]:
     sources = []
     for chapter in sorted(p for p in folder.glob("*/*") if p.is_dir()):
         trans, speaker = chapter / f"{chapter.parent.name}-{chapter.name}.trans.txt", chapter.parent.name
-        lines = trans.read_text(encoding="utf-8").splitlines() if trans.is_file() else []
+        lines = common.read_lines(trans) if trans.is_file() else []
         listed = set()
         for line in lines:
-            uid, _, text = line.strip().partition(" ")
-            if uid:
+            fields = line.split(maxsplit=1)
+            if fields:
+                uid = fields[0]
                 listed.add(uid)
-                sources.append(common.Source(id=uid, audio=chapter / f"{uid}.flac", text=text, speaker=speaker))
-        for flac in sorted(chapter.glob("*.flac")):
+                audio = common.find_audio(chapter / uid, SUFFIXES) or chapter / f"{uid}{SUFFIXES[0]}"
+                sources.append(common.Source(id=uid, audio=audio, text="".join(fields[1:]), speaker=speaker))
+        for flac in common.glob_audio(chapter, "*", SUFFIXES):
             if flac.stem not in listed:
-                skips(flac, f"no transcript line in {trans.name}{'' if trans.is_file() else ' (no such file)'}")
+                skips(flac, f"no transcript line in {trans.name}{'' if trans.is_file() else ' (no such file)'}",
+                      "no transcript for the key")
     return sources

@@ -6,12 +6,14 @@
 
 The normalised column (numbers and abbreviations spelled out) is used, the
 raw one where it is empty. With a single speaker, `dev` and `test`
-utterances are drawn at random (by `seed`); the rest is train.
+utterances are drawn at random (by `seed`); the rest is train. metadata.csv
+is UTF-8 (a byte-order mark is ignored); wavs may be .wav or .WAV.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Callable
 
@@ -31,13 +33,13 @@ def prepare(out: Path, src: Path | None, *, dev: int = 100, test: int = 500, see
     for name, value in (("dev", dev), ("test", test)):
         if value < 1:
             raise ConfigError(f"ljspeech: option {name} must be at least 1 utterance, got {value}")
-    skips = common.Skips(log)
     sources = []
-    with open(table, encoding="utf-8", newline="") as f:
-        for row in csv.reader(f, delimiter="|", quoting=csv.QUOTE_NONE):
-            if not row or not row[0].strip():
-                continue
-            uid, text = row[0].strip(), (row[2] if len(row) > 2 and row[2].strip() else "".join(row[1:2]))
-            sources.append(common.Source(id=uid, audio=root / "wavs" / f"{uid}.wav", text=text, speaker=SPEAKER))
-    utts = common.measure(sources, skips)
-    return common.write_splits(out, common.utterance_split(utts, {"dev": dev, "test": test}, seed), skips)
+    for row in csv.reader(io.StringIO(common.read_text(table), newline=""), delimiter="|", quoting=csv.QUOTE_NONE):
+        if not row or not row[0].strip():
+            continue
+        uid, text = row[0].strip(), (row[2] if len(row) > 2 and row[2].strip() else "".join(row[1:2]))
+        audio = common.find_audio(root / "wavs" / uid, (".wav",)) or root / "wavs" / f"{uid}.wav"
+        sources.append(common.Source(id=uid, audio=audio, text=text, speaker=SPEAKER))
+    with common.Skips(log) as skips:
+        utts = common.measure(sources, skips)
+        return common.write_splits(out, common.utterance_split(utts, {"dev": dev, "test": test}, seed), skips)
