@@ -1,8 +1,14 @@
 """Reading audio: the only module that touches audio files.
 
 Everything is returned as a mono float32 tensor of shape (samples,) in [-1, 1]
-at the sample rate the caller asks for. soundfile (libsndfile) reads WAV,
-FLAC, OGG/Vorbis, MP3 and NIST SPHERE; torchaudio resamples.
+at the sample rate the caller asks for (channels averaged). soundfile
+(libsndfile) reads WAV (16/24/32-bit PCM, float), FLAC, OGG/Vorbis, MP3 and
+NIST SPHERE; torchaudio resamples. A file that cannot be read (missing, a
+folder, empty, corrupt, not audio, no samples) is an AudioError naming it and
+the reason, never another exception.
+
+`load_utterance` reads a manifest utterance: its segment when it has an
+offset, else the whole file; its errors also name the manifest line.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -17,6 +24,12 @@ import torch
 import torchaudio.transforms as T
 
 from asr.errors import AudioError
+
+if TYPE_CHECKING:
+    from asr.manifest import Utterance
+
+# What libsndfile and numpy raise on files they cannot read.
+READ_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError, EOFError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -34,12 +47,10 @@ class AudioInfo:
 
 def info(path: str | Path) -> AudioInfo:
     """Read only the header of `path` (no decoding)."""
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
+    path = _existing(path)
     try:
         i = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
+    except READ_ERRORS as e:
         raise AudioError(f"{path}: not a readable audio file ({_reason(e)})") from None
     return AudioInfo(sample_rate=int(i.samplerate), frames=int(i.frames), channels=int(i.channels))
 
@@ -64,9 +75,7 @@ def load(
     Raises:
         AudioError naming the file if it is missing, unreadable or empty.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
+    path = _existing(path)
     try:
         with sf.SoundFile(str(path)) as f:
             rate = int(f.samplerate)
@@ -75,13 +84,33 @@ def load(
                 f.seek(min(start, f.frames))
             n = -1 if duration is None else int(round(duration * rate))
             data = f.read(frames=n, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+    except READ_ERRORS as e:
         raise AudioError(f"{path}: not a readable audio file ({_reason(e)})") from None
     if data.size == 0:
         where = f" at offset {offset:g} s" if offset else ""
         raise AudioError(f"{path}: no audio samples{where} (the file or segment is empty)")
-    wave = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
-    return resample(wave, rate, sample_rate)
+    wave = resample(torch.from_numpy(np.ascontiguousarray(data.mean(axis=1))), rate, sample_rate)
+    if wave.numel() == 0:
+        raise AudioError(f"{path}: too short: {data.shape[0]} sample(s) at {rate} Hz leave none at {sample_rate} Hz")
+    return wave
+
+
+def load_utterance(utt: Utterance, sample_rate: int) -> torch.Tensor:
+    """The samples of one manifest utterance, mono float32 (samples,) at `sample_rate`:
+    its segment (`duration` seconds from `offset`) when `offset` is set, 0 included,
+    else the whole file (not cut to the manifest's `duration`).
+
+    Raises AudioError naming the manifest line (`utt.where`) and the audio file.
+    """
+    try:
+        if utt.offset is None:
+            return load(utt.audio, sample_rate)
+        return load(utt.audio, sample_rate, offset=utt.offset, duration=utt.duration)
+    except AudioError as e:
+        if not utt.where:
+            raise
+        what = "fix the path" if not Path(utt.audio).exists() else "replace the file"
+        raise AudioError(f"{utt.where}: {e} ({what} or drop the line with `asr check --fix`)") from None
 
 
 def resample(wave: torch.Tensor, from_rate: int, to_rate: int) -> torch.Tensor:
@@ -104,6 +133,22 @@ def write(path: str | Path, wave: torch.Tensor | np.ndarray, sample_rate: int) -
         wave = wave.detach().cpu().numpy()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def _existing(path: str | Path) -> Path:
+    """`path` as a Path if it is a non-empty file, else AudioError saying what it is."""
+    path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: a folder, not an audio file")
+    if not path.is_file():
+        raise AudioError(f"{path}: no such audio file")
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise AudioError(f"{path}: cannot read it ({e.strerror})") from None
+    if size == 0:
+        raise AudioError(f"{path}: not a readable audio file (the file is empty: 0 bytes)")
+    return path
 
 
 def _reason(e: Exception) -> str:

@@ -321,18 +321,20 @@ def _audio_problems(u: Utterance, p: Probe | None, shared_file: bool) -> list[tu
         return []
     if p.code is not None:
         return [("error", p.code, p.message)]
-    end = u.offset + u.duration
+    end = (u.offset or 0.0) + u.duration
     if end > p.duration + DURATION_TOLERANCE:
-        return [("error", "beyond-end", f"segment ends at {end:.3f} s, the file at {p.duration:.3f} s")]
-    if not u.offset and not shared_file and abs(u.duration - p.duration) > DURATION_TOLERANCE:
+        what = "segment" if u.is_segment else "utterance (whole file)"
+        return [("error", "beyond-end", f"{what} ends at {end:.3f} s, the file at {p.duration:.3f} s")]
+    if not u.is_segment and not shared_file and abs(u.duration - p.duration) > DURATION_TOLERANCE:
         return [("warning", "duration-mismatch", f"manifest says {u.duration:.3f} s, the file holds {p.duration:.3f} s")]
     return []
 
 
 def _frames_duration(u: Utterance, p: Probe | None) -> float:
     """Seconds of audio the trainer will turn into features: the whole file when
-    there is no offset (it loads the file), else the segment."""
-    if p is not None and p.code is None and not u.offset:
+    there is no offset (`audio.load_utterance` reads it all), else the segment
+    (an offset of 0 included)."""
+    if p is not None and p.code is None and not u.is_segment:
         return p.duration
     return u.duration
 
@@ -346,16 +348,16 @@ def _output_frames(durations: Sequence[float], fs: FeatureSettings, subsample: i
 
 
 def _duplicates(entries: Iterable[_Entry]) -> list[Finding]:
-    """Later uses of an id, or of an audio path + offset, are errors."""
+    """Later uses of an id, or of an audio path + offset (None: the whole file), are errors."""
     ids: dict[str, _Entry] = {}
-    segments: dict[tuple[str, float], _Entry] = {}
+    segments: dict[tuple[str, float | None], _Entry] = {}
     out = []
     for e in entries:
         first = ids.setdefault(e.utt.id, e)
         if first is not e:
             out.append(Finding(e.utt.id, e.manifest, e.line, "error", "duplicate-id",
                                f"id already used at {first.manifest}:{first.line}"))
-        key = (os.path.normpath(e.utt.audio), round(e.utt.offset, 4))
+        key = (os.path.normpath(e.utt.audio), None if e.utt.offset is None else round(e.utt.offset, 4))
         first = segments.setdefault(key, e)
         if first is not e:
             out.append(Finding(e.utt.id, e.manifest, e.line, "error", "duplicate-audio",
@@ -379,11 +381,8 @@ def _training_vocabulary(manifests: list[Path], entries: list[_Entry], ts: TextS
 
 
 def _numbered(path: Path) -> list[_Entry]:
-    """Utterances of a manifest with their line numbers (blank lines are skipped, as `manifest.read` does)."""
-    utts = manifest.read(path)
-    with open(path, encoding="utf-8") as f:
-        lines = [n for n, line in enumerate(f, start=1) if line.strip()]
-    return [_Entry(u, str(path), n) for u, n in zip(utts, lines)]
+    """Utterances of a manifest with their line numbers."""
+    return [_Entry(u, str(path), n) for n, u in manifest.read_numbered(path)]
 
 
 def _cached_probes(paths: Sequence[str], manifest_path: Path, workers: int) -> dict[str, Probe]:

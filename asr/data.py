@@ -15,6 +15,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from asr import audio
 from asr.augment import WaveAugment
+from asr.errors import AsrError
 from asr.features import LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.manifest import Utterance
 
@@ -28,10 +29,9 @@ class Batch(NamedTuple):
 
 
 def utterance_features(utt: Utterance, logmel: LogMel) -> torch.Tensor:
-    """Log-mel features (frames, n_mels) of one utterance's audio (segment)."""
-    duration = utt.duration if utt.offset else None
-    wave = audio.load(utt.audio, logmel.settings.sample_rate, offset=utt.offset, duration=duration)
-    return logmel(wave)
+    """Log-mel features (frames, n_mels) of one utterance: its segment, or the
+    whole file when it has no offset (see `audio.load_utterance`)."""
+    return logmel(audio.load_utterance(utt, logmel.settings.sample_rate))
 
 
 class _FeatureDataset(torch.utils.data.Dataset):
@@ -41,21 +41,30 @@ class _FeatureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.utterances)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return utterance_features(self.utterances[i], self.logmel)
+    def __getitem__(self, i: int) -> torch.Tensor | AsrError:
+        # An error is returned, not raised: raised in a loader worker it would
+        # reach the caller wrapped in the worker's traceback text.
+        try:
+            return utterance_features(self.utterances[i], self.logmel)
+        except AsrError as e:
+            return e
 
 
 def compute_features(
     utterances: Sequence[Utterance], logmel: LogMel, workers: int = 0,
     on_item: Callable[[], None] = lambda: None,
 ) -> list[torch.Tensor]:
-    """Features of every utterance, in order, with `workers` loader processes."""
+    """Features of every utterance, in order, with `workers` loader processes.
+
+    An unreadable audio file is an AudioError naming its manifest line."""
     loader = torch.utils.data.DataLoader(
         _FeatureDataset(utterances, logmel), batch_size=None, num_workers=workers,
         prefetch_factor=8 if workers else None,
     )
     out = []
     for feats in loader:
+        if isinstance(feats, AsrError):
+            raise feats
         out.append(feats)
         on_item()
     return out
@@ -106,8 +115,7 @@ class TrainDataset(torch.utils.data.Dataset):
         speed = self._speed(g)
         feats = self.cache.get((index, speed)) if self.cache is not None else None
         if feats is None:
-            duration = utt.duration if utt.offset else None
-            wave = audio.load(utt.audio, self.logmel.settings.sample_rate, utt.offset, duration)
+            wave = audio.load_utterance(utt, self.logmel.settings.sample_rate)
             if self.wave_augment is not None:
                 wave = self.wave_augment(wave, speed, g)
             feats = self.normalizer(self.logmel(wave))

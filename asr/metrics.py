@@ -50,3 +50,12 @@ def error_rates(references: list[str], hypotheses: list[str]) -> ErrorRates:
         wer=(s + d + i) / max(words, 1), cer=char_errors / max(chars, 1),
         substitutions=s, deletions=d, insertions=i, words=words, utterances=len(references),
     )
+
+
+def headline_metric(references: list[str]) -> str:
+    """The rate to report first: "cer" when no reference contains a space
+    (unsegmented scripts such as Mandarin, where WER would only count whole
+    sentences), else "wer". References are normalised texts; all empty: "wer"."""
+    if any(r for r in references) and not any(" " in r for r in references):
+        return "cer"
+    return "wer"

@@ -171,3 +171,26 @@ def test_cli_single_manifest_fix_file_and_usage(data, tmp_path):
     both = runner.invoke(app, ["check", str(out), "--model", str(out), "--config", str(out)])
     assert both.exit_code == 2
     assert runner.invoke(app, ["check", str(tmp_path / "missing.jsonl")]).exit_code == 2
+
+
+@pytest.mark.parametrize("content, words", [
+    (b'{"id": "a", "audio": "a.wav", "duration": 1, "text": "caf\xe9"}\n', ["m.jsonl:1", "not UTF-8"]),
+    (b"client_id\tpath\tsentence\nabc\tclip.mp3\thello\n", ["m.jsonl", "asr prep commonvoice"]),
+])
+def test_cli_check_of_an_unreadable_manifest_is_one_error(tmp_path, content, words):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["check", str(path), "-q"])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert all(w in message for w in words), message
+
+
+def test_check_fix_keeps_offset_zero_segments(tmp_path):
+    a = tone(tmp_path / "a.wav", 1.0)
+    utts = [Utterance("s0", str(a), 0.5, "yes", offset=0.0), Utterance("s1", str(a), 0.5, "yes", offset=0.5)]
+    manifest.write(tmp_path / "m.jsonl", utts)
+    report = chk.check([tmp_path / "m.jsonl"], Vocabulary.build(["yes"]), TextSettings(), FeatureSettings(), 3)
+    assert not report.has_errors
+    chk.fix(report, tmp_path / "m.jsonl", tmp_path / "fixed.jsonl")
+    assert [u.offset for u in manifest.read(tmp_path / "fixed.jsonl")] == [0.0, 0.5]

@@ -45,8 +45,9 @@ def test_relative_paths_are_made_absolute(tmp_path):
     a, b = manifest.read(path)
     assert a.audio == str(tmp_path.resolve() / "wav" / "x.wav")
     assert a.id == "7" and a.speaker == "3" and a.duration == 2.0 and isinstance(a.duration, float)
-    assert a.offset == 0.0 and a.extra == {}
-    assert b.audio == "/abs/y.wav" and b.offset == 0.0
+    assert a.offset is None and a.extra == {}  # no "offset" key: the whole file
+    assert b.audio == "/abs/y.wav" and b.offset is None  # "offset": null too
+    assert a.where == f"{path}:1" and b.where == f"{path}:3"
 
 
 def test_empty_manifest(tmp_path):
@@ -64,11 +65,22 @@ GOOD = '{"id": "a", "audio": "a.wav", "duration": 1.0, "text": "yes"}'
         ('{"id": "a", "audio": ', "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
         ('{"id": "a", "audio": "a.wav"}', "missing key(s) duration, text"),
-        ('{"id": "a", "audio": "a.wav", "duration": -1, "text": "x"}', "non-negative seconds"),
-        ('{"id": "a", "audio": "a.wav", "duration": 1, "offset": -0.5, "text": "x"}', "non-negative seconds"),
-        ('{"id": "a", "audio": "a.wav", "duration": "long", "text": "x"}', "must be numbers"),
+        ('{"id": "a", "audio": "a.wav", "duration": -1, "text": "x"}', "'duration' must be finite, non-negative"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "offset": -0.5, "text": "x"}', "'offset' must be finite"),
+        ('{"id": "a", "audio": "a.wav", "duration": "long", "text": "x"}', "'duration' must be a number"),
+        ('{"id": "a", "audio": "a.wav", "duration": "1.5", "text": "x"}', "'duration' must be a number"),
+        ('{"id": "a", "audio": "a.wav", "duration": true, "text": "x"}', "'duration' must be a number"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "offset": false, "text": "x"}', "'offset' must be a number"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "offset": "0", "text": "x"}', "'offset' must be a number"),
         ('{"id": "a", "audio": "a.wav", "duration": 1, "text": 5}', "'text' must be a string"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "text": null}', "'text' must be a string"),
         ('{"id": "a", "audio": "", "duration": 1, "text": "x"}', "'audio' must be a non-empty path"),
+        ('{"id": "a", "audio": ["a.wav"], "duration": 1, "text": "x"}', "'audio' must be a non-empty path"),
+        ('{"id": null, "audio": "a.wav", "duration": 1, "text": "x"}', "'id' must be a string or a number"),
+        ('{"id": true, "audio": "a.wav", "duration": 1, "text": "x"}', "'id' must be a string or a number"),
+        ('{"id": {"x": 1}, "audio": "a.wav", "duration": 1, "text": "x"}', "'id' must be a string or a number"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "text": "x", "speaker": ["s"]}', "'speaker' must be a string"),
+        ('{"id": "a", "audio": "a.wav", "duration": 1, "text": "x", "speaker": false}', "'speaker' must be a string"),
     ],
 )
 def test_malformed_line_reports_file_and_line(tmp_path, bad, words):
@@ -97,3 +109,109 @@ def test_non_finite_duration_is_rejected(tmp_path, value):
         assert f"{path}:1" in str(e)
         return
     assert math.isfinite(utts[0].duration), "a non-finite duration was accepted"
+
+
+def test_offset_zero_is_a_segment_and_survives_a_round_trip(tmp_path):
+    path = tmp_path / "m.jsonl"
+    utts = [Utterance("seg", str(tmp_path / "a.wav"), 0.5, "x", offset=0.0),
+            Utterance("whole", str(tmp_path / "a.wav"), 2.0, "y")]
+    manifest.write(path, utts)
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert "offset" in records[0] and records[0]["offset"] == 0
+    assert "offset" not in records[1]
+    seg, whole = manifest.read(path)
+    assert seg.offset == 0.0 and seg.is_segment
+    assert whole.offset is None and not whole.is_segment
+    assert [seg, whole] == utts
+
+
+def test_where_is_not_written_nor_compared(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(f"\n{GOOD}\n", encoding="utf-8")
+    (u,) = manifest.read(path)
+    assert u.where == f"{path}:2"
+    assert u == Utterance("a", str(tmp_path.resolve() / "a.wav"), 1.0, "yes")
+    assert "where" not in json.loads(u.to_json())
+    assert manifest.read_numbered(path) == [(2, u)]
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode() + b"\r\n" + GOOD.replace('"a"', '"b"', 1).encode() + b"\r\n")
+    assert [u.id for u in manifest.read(path)] == ["a", "b"]
+
+
+def test_line_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "m.jsonl"
+    bad = '{"id": "x", "audio": "a.wav", "duration": 1, "text": "caf\u00e9"}'.encode("latin-1")
+    path.write_bytes(GOOD.encode() + b"\n" + bad + b"\n")
+    with pytest.raises(ManifestError) as e:
+        manifest.read(path)
+    message = str(e.value)
+    assert message.startswith(f"{path}:2: not UTF-8 text") and "re-save as UTF-8" in message
+    assert "0xe9" in message
+
+
+def test_utf16_manifest_says_so(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_bytes((GOOD + "\n").encode("utf-16"))
+    with pytest.raises(ManifestError, match="UTF-16") as e:
+        manifest.read(path)
+    assert str(e.value).startswith(f"{path}:1: ")
+
+
+def _foreign_file(tmp_path, kind):
+    if kind == "nemo":
+        path = tmp_path / "corpus" / "train_manifest.json"
+        text = json.dumps({"audio_filepath": "a.wav", "duration": 1.0, "text": "hi"}) + "\n"
+    elif kind == "commonvoice":
+        path = tmp_path / "cv" / "train.tsv"
+        text = "client_id\tpath\tsentence_id\tsentence\nabc\tclip.mp3\t1\thello\n"
+    elif kind == "ljspeech":
+        path = tmp_path / "LJSpeech-1.1" / "metadata.csv"
+        text = "LJ001-0001|Printing, in 1 sense|Printing, in one sense\n"
+    elif kind == "kaldi-text":
+        path = tmp_path / "data" / "train" / "text"
+        text = "utt1 HELLO WORLD\nutt2 BYE\n"
+    else:  # kaldi-wav.scp
+        path = tmp_path / "data" / "train" / "wav.scp"
+        text = "rec1 /corpus/rec1.wav\nrec2 sox /corpus/rec2.flac -t wav - |\n"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("nemo", "this is a NeMo manifest"),
+    ("commonvoice", "Common Voice"),
+    ("ljspeech", "LJSpeech"),
+    ("kaldi-text", "Kaldi table"),
+    ("kaldi-wav.scp", "Kaldi table"),
+])
+def test_another_tools_manifest_names_its_importer(tmp_path, kind, words):
+    path = _foreign_file(tmp_path, kind)
+    importer = kind.split("-")[0]
+    with pytest.raises(ManifestError) as e:
+        manifest.read(path)
+    message = str(e.value)
+    assert message.startswith(f"{path}: ") and words in message
+    assert f"`asr prep {importer} OUT --src {path.parent}" in message
+    if kind == "nemo":
+        assert "--set train=train_manifest.json`" in message
+
+
+@pytest.mark.parametrize("first", ['{id: u1}', "hello there", "a,b,c"])
+def test_unrecognised_first_line_is_a_json_error(tmp_path, first):
+    path = tmp_path / "m.jsonl"
+    path.write_text(first + "\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="not valid JSON") as e:
+        manifest.read(path)
+    assert str(e.value).startswith(f"{path}:1: ")
+
+
+def test_foreign_looking_later_line_is_only_a_line_error(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(GOOD + "\n" + json.dumps({"audio_filepath": "a.wav", "duration": 1, "text": "x"}) + "\n")
+    with pytest.raises(ManifestError, match="missing key") as e:
+        manifest.read(path)
+    assert str(e.value).startswith(f"{path}:2: ")

@@ -44,3 +44,19 @@ def test_cli_stats(tmp_path):
     assert result.exit_code == 0 and json.loads(result.stdout)["utterances"] == 3
     table = CliRunner().invoke(app, ["stats", str(path)])
     assert table.exit_code == 0 and "utterances" in table.stdout
+
+
+def test_stats_of_another_tools_manifest_names_the_importer(tmp_path):
+    path = tmp_path / "train_manifest.json"
+    path.write_text(json.dumps({"audio_filepath": "a.wav", "duration": 1.0, "text": "hi"}) + "\n")
+    result = CliRunner().invoke(app, ["stats", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    message = " ".join(result.stderr.split())
+    assert "error:" in message and path.name in message and "asr prep nemo" in message
+    assert "Traceback" not in result.stderr
+
+
+def test_stats_of_a_manifest_with_a_byte_order_mark(tmp_path):
+    path = write(tmp_path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert stats(path)["utterances"] == 3
