@@ -82,7 +82,7 @@ class WaveAugment:
         s = self.settings
         if self.noises and float(torch.rand((), generator=generator)) < s.noise_prob:
             clip = self.noises[int(torch.randint(0, len(self.noises), (1,), generator=generator))]
-            noise = audio.load(clip.audio, self.sample_rate, clip.offset, clip.duration if clip.offset else None)
+            noise = audio.load_utterance(clip, self.sample_rate)
             snr = s.snr_low + (s.snr_high - s.snr_low) * float(torch.rand((), generator=generator))
             wave = add_noise(wave, noise, snr, generator)
         return wave
