@@ -315,7 +315,7 @@ def test_folder(tmp_path):
                               "bob/one": ("hello bob", "bob", 0.5, None), "dave/one": ("hello dave", "dave", 0.5, None)},
                     "dev": {"alice/one": ("hello alice", "alice", 0.5, None)},
                     "test": {"carol/one": ("hello carol", "carol", 0.5, None)}}
-    assert skipped(lines, "untold.ogg", "no transcript (untold.txt or untold.lab beside it, or a line in a transcript table")
+    assert skipped(lines, "untold.ogg", "no transcript (untold.txt or untold.lab beside it, or a line in a transcript")
     assert skipped(lines, "blank.wav", "empty transcript")
     assert skipped(lines, "bad.wav", "not a readable audio file")
     assert "kept 5 utterances, skipped 3" in lines
@@ -402,3 +402,70 @@ def test_speaker_split_keeps_one_training_speaker():
     assert [len({u.speaker for u in parts[k]}) for k in common.SPLITS] == [1, 1, 1]
     again = common.speaker_split(list(reversed(utts)), {"dev": 0.5, "test": 0.5})
     assert {k: {u.id for u in v} for k, v in again.items()} == {k: {u.id for u in v} for k, v in parts.items()}
+
+
+# ---------------------------------------------------------------- common
+
+def test_skips_are_counted_by_reason_and_reported_commonest_first():
+    lines: list[str] = []
+    skips = common.Skips(lines.append)
+    for i in range(common.LISTED + 2):
+        skips(f"a{i}.wav", f"no transcript for a{i} in text", "no transcript for the key")
+    skips("b.wav", "not a readable audio file (junk)", "not a readable audio file")
+    skips.kept = 3
+    skips.report()
+    listed = [line for line in lines if line.startswith("skipped ")]
+    assert len(listed) == common.LISTED + 1 and "skipped a0.wav: no transcript for a0 in text" in listed
+    assert "(further skips for 'no transcript for the key' are counted, not listed)" in lines
+    assert lines[-3:] == ["kept 3 utterances, skipped 13",
+                          "  no transcript for the key: 12 (example: a0.wav: no transcript for a0 in text)",
+                          "  not a readable audio file: 1 (example: b.wav: not a readable audio file (junk))"]
+    assert skips.nothing_kept() == ("13 of 13 skipped: no transcript for the key (12, example: a0.wav: no "
+                                    "transcript for a0 in text); not a readable audio file (1, example: b.wav: "
+                                    "not a readable audio file (junk))")
+
+
+def test_skips_report_once_also_when_the_import_fails():
+    lines: list[str] = []
+    with pytest.raises(AsrError, match="boom"), common.Skips(lines.append) as skips:
+        skips("x.wav", "no such audio file")
+        raise AsrError("boom")
+    assert lines[-2:] == ["kept 0 utterances, skipped 1", "  no such audio file: 1 (example: x.wav)"]
+    lines.clear()
+    with common.Skips(lines.append) as skips:
+        skips.report()
+    assert lines == ["kept 0 utterances, skipped 0"]
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+def test_read_text_drops_a_byte_order_mark(tmp_path, bom):
+    path = tmp_path / "t.txt"
+    path.write_bytes(bom + "a b\r\nç d\n".encode())
+    assert common.read_text(path) == "a b\r\nç d\n"
+    assert common.read_lines(path) == ["a b", "ç d"]
+
+
+def test_read_text_names_the_line_of_other_encodings(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("first\nsecond caf\xe9\n".encode("latin-1"))
+    with pytest.raises(AsrError, match=r"t.txt:2: not UTF-8 text \(byte 0xe9 at column 11\); save it as UTF-8"):
+        common.read_text(path)
+    path.write_bytes("hi".encode("utf-16"))
+    with pytest.raises(AsrError, match="t.txt: UTF-16 text; save it as UTF-8"):
+        common.read_text(path)
+
+
+def test_measure_keeps_whole_files_apart_from_segments_at_zero(tmp_path):
+    a = tone(tmp_path / "a.wav", 1.0)
+    sources = [common.Source(id="whole", audio=a, text="x"),
+               common.Source(id="from-zero", audio=a, text="x", offset=0.0, duration=0.5),
+               common.Source(id="to-end", audio=a, text="x", offset=0.25)]
+    utts = {u.id: (u.offset, u.duration) for u in common.measure(sources, common.Skips(print))}
+    assert utts == {"whole": (None, 1.0), "from-zero": (0.0, 0.5), "to-end": (0.25, 0.75)}
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".WAV"])
+def test_audio_suffixes_in_either_case(tmp_path, suffix):
+    path = tone(tmp_path / f"x{suffix}", 0.1)
+    assert common.glob_audio(tmp_path, "*", (".wav",)) == [path]
+    assert common.find_audio(tmp_path / "x", (".sph", ".wav")) == path

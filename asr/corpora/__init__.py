@@ -22,9 +22,9 @@ CORPORA = {
     "librispeech": "LibriSpeech read audiobooks (--src: the LibriSpeech folder or one subset folder)",
     "commonvoice": "Mozilla Common Voice, one language (--src: the folder with the .tsv files and clips/)",
     "ljspeech": "LJ Speech, one speaker (--src: the LJSpeech-1.1 folder)",
-    "kaldi": "Kaldi data folders (--src: a data folder, or one holding train/, dev/, test/)",
-    "nemo": "NeMo JSON-lines manifests (--src: the folder with train*.json, dev*.json, test*.json)",
-    "folder": "any tree of audio files with .txt/.lab transcripts beside them (--src: the tree)",
+    "kaldi": "Kaldi data folders, piped wav.scp commands included (--src: a data folder, or one holding train/, dev/, test/)",
+    "nemo": "NeMo JSON-lines manifests (--src: the folder with train*.json, dev*.json, test*.json, or name them: --set train=FILE)",
+    "folder": "any tree of audio files with .txt/.lab transcripts beside them or a transcript table per folder (--src: the tree)",
     "aishell": "AISHELL-1 Mandarin (--src: the data_aishell folder)",
     "fsdd": "Free Spoken Digit Dataset (--src: the dataset folder or its recordings/)",
 }

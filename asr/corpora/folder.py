@@ -80,7 +80,7 @@ def _texts(folder: Path, files: list[Path], log: Log) -> dict[str, str]:
                             if (suffix in TABLES or p.name == "text") and stem not in stems):
             rows = _table(table, entries, stems)
             if rows:
-                log(f"{table}: transcripts of {len(rows)} audio file(s) in {folder}")
+                log(f"{table}: transcripts of {len(rows.keys() & stems)} audio file(s) in {folder}")
                 texts = {**rows, **texts}
     return texts
 

@@ -137,25 +137,23 @@ def _recordings(data: Path, audio: Path, log: Log) -> dict[str, Path]:
             files[rec] = value
     recordings, used = {}, {}
     for rec, value in files.items():
-        recordings[rec], base = _locate(value, bases)
-        used[base] = used.get(base, 0) + 1
-    for base, count in used.items():
-        log(f"{scp}: {count} audio path(s) " + (f"relative to {base}" if base else "absolute or not found "
-                                                "(not under the data folder or any folder above it)"))
+        recordings[rec], rule = _locate(value, bases)
+        used[rule] = used.get(rule, 0) + 1
+    for rule, count in used.items():
+        log(f"{scp}: {count} audio path(s) {rule}")
     recordings.update(_run(scp, commands, bases, audio, log))
     return recordings
 
 
-def _locate(value: str, bases: list[Path]) -> tuple[Path, Path | None]:
-    """The file a wav.scp path names, and the folder it was found relative to
-    (None for an absolute path or one not found: then the data folder's)."""
+def _locate(value: str, bases: list[Path]) -> tuple[Path, str]:
+    """The file a wav.scp path names, and how it was found (for the log)."""
     path = Path(value)
     if path.is_absolute():
-        return path, None
+        return path, "absolute"
     for base in bases:
         if (base / path).exists():
-            return base / path, base
-    return bases[0] / path, None
+            return base / path, f"relative to {base}"
+    return bases[0] / path, "relative but not found under the data folder or any folder above it"
 
 
 def _run(scp: Path, commands: list[tuple[str, str, str]], bases: list[Path], audio: Path,
