@@ -36,6 +36,17 @@ class AugmentSettings:
     def active(self) -> bool:
         return self.speeds != (1.0,) or self.noise is not None
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first setting out of its range."""
+        from asr.errors import ConfigError
+
+        if not all(speed > 0 for speed in self.speeds):
+            raise ConfigError(f"augment.speeds must all be > 0 (1.0: unchanged), got {list(self.speeds)}")
+        if not 0 <= self.noise_prob <= 1:
+            raise ConfigError(f"augment.noise_prob must be between 0 and 1, got {self.noise_prob}")
+        if not self.snr_low <= self.snr_high:
+            raise ConfigError(f"augment.snr_low ({self.snr_low}) must be <= augment.snr_high ({self.snr_high})")
+
 
 def speed_perturb(wave: torch.Tensor, sample_rate: int, factor: float) -> torch.Tensor:
     """Play (samples,) `factor` times faster (tempo and pitch, like `sox speed`)."""

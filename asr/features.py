@@ -40,6 +40,36 @@ class FeatureSettings:
         """Number of feature frames for `seconds` of audio (centred frames)."""
         return 1 + int(round(seconds * self.sample_rate)) // self.hop_length
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first setting out of its range."""
+        from asr.errors import ConfigError
+
+        if self.sample_rate < 1:
+            raise ConfigError(f"features.sample_rate must be >= 1 Hz, got {self.sample_rate}")
+        if self.n_mels < 1:
+            raise ConfigError(f"features.n_mels must be >= 1, got {self.n_mels}")
+        if not (self.win_ms > 0 and self.hop_ms > 0):
+            raise ConfigError(f"features.win_ms and features.hop_ms must be > 0, got {self.win_ms} and {self.hop_ms}")
+        if self.hop_ms > self.win_ms:
+            raise ConfigError(f"features.hop_ms ({self.hop_ms}) must be <= features.win_ms ({self.win_ms}): "
+                              "frames would skip audio")
+        if self.win_length < 2 or self.hop_length < 1:
+            raise ConfigError(f"features.win_ms {self.win_ms} / features.hop_ms {self.hop_ms} is too short at "
+                              f"{self.sample_rate} Hz (a window needs 2 samples, a hop 1)")
+        nyquist = self.sample_rate / 2
+        top = nyquist if self.f_max is None else self.f_max
+        if self.f_max is not None and not 0 < self.f_max <= nyquist:
+            raise ConfigError(f"features.f_max must be > 0 and <= half of features.sample_rate ({nyquist:g} Hz), "
+                              f"got {self.f_max}")
+        if not 0 <= self.f_min < top:
+            raise ConfigError(f"features.f_min must be >= 0 and below features.f_max ({top:g} Hz), got {self.f_min}")
+        bins = (1 << (self.win_length - 1).bit_length()) // 2 + 1
+        if self.n_mels > bins:
+            raise ConfigError(f"features.n_mels ({self.n_mels}) must be <= {bins}, the frequency bins of a "
+                              f"{self.win_ms} ms window at {self.sample_rate} Hz (fewer mels, or a longer window)")
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"features.normalize must be one of {', '.join(NORMALIZATIONS)}, not {self.normalize!r}")
+
 
 @dataclass(frozen=True)
 class SpecAugmentSettings:
@@ -50,6 +80,16 @@ class SpecAugmentSettings:
     time_masks: int = 2
     time_width: int = 25
     time_ratio: float = 0.2  # no time mask wider than this share of the utterance
+
+    def check(self) -> None:
+        """Raise ConfigError naming the first setting out of its range."""
+        from asr.errors import ConfigError
+
+        for name in ("freq_masks", "freq_width", "time_masks", "time_width"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"specaugment.{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.time_ratio <= 1:
+            raise ConfigError(f"specaugment.time_ratio must be between 0 and 1, got {self.time_ratio}")
 
 
 class LogMel(torch.nn.Module):

@@ -46,8 +46,11 @@ class ModelSettings:
             raise ConfigError(f"model.frontend must be 'stack' or 'conv', not {self.frontend!r}")
         if not 1 <= self.subsample <= 4:
             raise ConfigError(f"model.subsample must be 1-4, not {self.subsample}")
-        if self.hidden < 1 or self.layers < 1 or not 0 <= self.dropout < 1:
-            raise ConfigError("model.hidden and model.layers must be >= 1 and 0 <= model.dropout < 1")
+        for name in ("hidden", "layers", "conv_channels"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must be >= 0 and < 1, got {self.dropout}")
 
 
 def output_lengths(lengths: torch.Tensor, subsample: int) -> torch.Tensor:

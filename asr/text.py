@@ -38,6 +38,13 @@ class TextSettings:
     units: str = "characters"
     bpe_size: int = 150
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first setting out of its range."""
+        if self.units not in UNITS:
+            raise ConfigError(f"text.units must be one of {', '.join(UNITS)}, not {self.units!r}")
+        if not 2 <= self.bpe_size <= 100_000:  # the blank and at least one token; each one a model output
+            raise ConfigError(f"text.bpe_size must be between 2 and 100000, got {self.bpe_size}")
+
 
 def normalize(text: str, settings: TextSettings = TextSettings()) -> str:
     """Normalise one transcript; whitespace is collapsed to single spaces."""

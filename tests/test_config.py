@@ -1,4 +1,7 @@
-"""Settings: YAML files, key=value overrides, unknown keys, type checks."""
+"""Settings: YAML files, key=value overrides, unknown keys, type checks, range checks."""
+
+import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +10,8 @@ from asr.config import Settings, TrainSettings
 from asr.errors import ConfigError
 from asr.features import FeatureSettings
 from asr.model import ModelSettings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write(tmp_path, text: str):
@@ -122,3 +127,193 @@ def test_exponent_floats(tmp_path, where):
     else:
         s = config.load(write(tmp_path, "train:\n  lr: 3e-4\n"))
     assert s.train.lr in (1e-3, 3e-4)
+
+
+# ---- ranges: every settings class is checked when it is loaded -----------------------------------
+
+BAD_VALUES = [
+    # train
+    ("train.epochs=0", "train.epochs must be >= 1, got 0"),
+    ("train.epochs=-1", "train.epochs must be >= 1, got -1"),
+    ("train.max_frames=0", "train.max_frames must be >= 1"),
+    ("train.max_batch=0", "train.max_batch must be >= 1"),
+    ("train.bucket_size=-1", "train.bucket_size must be >= 0"),
+    ("train.sortagrad=-1", "train.sortagrad must be >= 0"),
+    ("train.accumulate=0", "train.accumulate must be >= 1, got 0"),
+    ("train.lr=-1", "train.lr must be a number > 0"),
+    ("train.lr=0", "train.lr must be a number > 0"),
+    ("train.lr=nan", "lr must be a finite number"),
+    ("train.lr=.inf", "lr must be a finite number"),
+    ("train.lr=1e999", "lr must be a finite number"),
+    ("train.weight_decay=-0.1", "train.weight_decay must be >= 0"),
+    ("train.schedule=linear", "train.schedule must be one of cosine, noam, plateau"),
+    ("train.warmup_steps=-1", "train.warmup_steps must be >= 0"),
+    ("train.final_lr_ratio=-0.1", "train.final_lr_ratio must be between 0 and 1"),
+    ("train.final_lr_ratio=1.5", "train.final_lr_ratio must be between 0 and 1"),
+    ("train.plateau_patience=0", "train.plateau_patience must be >= 1"),
+    ("train.clip_norm=0", "train.clip_norm must be a number > 0"),
+    ("train.seed=-1", "train.seed must be between 0 and"),
+    ("train.seed=100000000000", "train.seed must be between 0 and"),
+    ("train.max_duration=0", "train.max_duration must be a number > 0"),
+    ("train.max_duration=-inf", "max_duration must be a finite number"),
+    ("train.log_every=0", "train.log_every must be >= 1, got 0"),
+    ("train.device=gpu", "train.device must be auto, cpu, cuda or cuda:N"),
+    ("train.device=cuda:x", "train.device must be"),
+    ("train.device=cuda:[0", "train.device must be"),
+    ("train.precision=fp64", "train.precision must be one of auto, fp32, bf16, fp16"),
+    ("train.workers=-1", "train.workers must be >= 0"),
+    ("train.stats_utterances=0", "train.stats_utterances must be >= 1"),
+    ("train.checkpoint_every=-1", "train.checkpoint_every must be >= 0"),
+    ("train.keep=0", "train.keep must be >= 1"),
+    ("train.max_bad_steps=0", "train.max_bad_steps must be >= 1"),
+    ("train.early_stop=-1", "train.early_stop must be >= 0"),
+    ("train.average=-1", "train.average must be >= 0"),
+    ("train.epochs=abc", "train: epochs must be int"),
+    ("train.specaugment=3", "train: specaugment must be bool"),
+    ("train.compile=yes please", "train: compile must be bool"),
+    ("train.cache_features=2", "train: cache_features must be bool"),
+    # features
+    ("features.sample_rate=0", "features.sample_rate must be >= 1"),
+    ("features.n_mels=0", "features.n_mels must be >= 1"),
+    ("features.n_mels=300", "features.n_mels (300) must be <= 257"),
+    ("features.win_ms=0", "features.win_ms and features.hop_ms must be > 0"),
+    ("features.hop_ms=-10", "features.win_ms and features.hop_ms must be > 0"),
+    ("features.hop_ms=30", "features.hop_ms (30.0) must be <= features.win_ms"),
+    ("features.sample_rate=20", "is too short at 20 Hz"),
+    ("features.f_min=-1", "features.f_min must be >= 0"),
+    ("features.f_min=9000", "features.f_min must be >= 0 and below features.f_max (8000 Hz)"),
+    ("features.f_max=9000", "features.f_max must be > 0 and <= half of features.sample_rate (8000 Hz)"),
+    ("features.f_max=0", "features.f_max must be > 0"),
+    ("features.normalize=speaker", "features.normalize must be one of global, utterance"),
+    # specaugment
+    ("specaugment.freq_masks=-1", "specaugment.freq_masks must be >= 0"),
+    ("specaugment.freq_width=-1", "specaugment.freq_width must be >= 0"),
+    ("specaugment.time_masks=-1", "specaugment.time_masks must be >= 0"),
+    ("specaugment.time_width=-1", "specaugment.time_width must be >= 0"),
+    ("specaugment.time_ratio=1.5", "specaugment.time_ratio must be between 0 and 1"),
+    ("specaugment.time_ratio=-0.1", "specaugment.time_ratio must be between 0 and 1"),
+    # model
+    ("model.cell=transformer", "model.cell must be one of lstm, gru, rnn"),
+    ("model.frontend=pool", "model.frontend must be"),
+    ("model.subsample=0", "model.subsample must be 1-4"),
+    ("model.hidden=0", "model.hidden must be >= 1"),
+    ("model.layers=0", "model.layers must be >= 1"),
+    ("model.conv_channels=0", "model.conv_channels must be >= 1"),
+    ("model.dropout=1", "model.dropout must be >= 0 and < 1"),
+    ("model.dropout=1.5", "model.dropout must be >= 0 and < 1"),
+    ("model.dropout=-0.1", "model.dropout must be >= 0 and < 1"),
+    ("model.bidirectional=2", "model: bidirectional must be bool"),
+    # text
+    ("text.units=words", "text.units must be one of characters, bpe"),
+    ("text.bpe_size=1", "text.bpe_size must be between 2 and"),
+    ("text.bpe_size=0", "text.bpe_size must be between 2 and"),
+    ("text.lowercase=maybe", "text: lowercase must be bool"),
+    # augment
+    ("augment.speeds=[0.9, 0, 1.1]", "augment.speeds must all be > 0"),
+    ("augment.speeds=[-1]", "augment.speeds must all be > 0"),
+    ("augment.speeds=[]", "speeds must be a non-empty list"),
+    ("augment.speeds=[1e-9]", "augment.speeds: 1e-09 is too slow"),
+    ("augment.noise_prob=1.5", "augment.noise_prob must be between 0 and 1"),
+    ("augment.noise_prob=-0.5", "augment.noise_prob must be between 0 and 1"),
+    ("augment.snr_low=40", "augment.snr_low (40.0) must be <= augment.snr_high (30.0)"),
+    ("augment.snr_high=1", "augment.snr_low (5.0) must be <= augment.snr_high (1.0)"),
+    ("augment.noise=3", "augment: noise must be str"),
+]
+
+
+@pytest.mark.parametrize("override, words", BAD_VALUES, ids=[o for o, _ in BAD_VALUES])
+def test_out_of_range_settings_are_config_errors_naming_the_key(override, words):
+    try:
+        config.load(None, [override])
+    except ConfigError as e:
+        assert words in str(e), str(e)
+        assert "\n" not in str(e)
+    else:
+        pytest.fail(f"{override} was accepted")
+
+
+def test_the_table_covers_every_setting():
+    """Every field of every group has a bad value in BAD_VALUES (a new setting needs a row)."""
+    covered = {o.partition("=")[0] for o, _ in BAD_VALUES}
+    groups = {f.name: f.type for f in dataclasses.fields(Settings)}
+    for group in groups:
+        cls = type(getattr(Settings(), group))
+        for f in dataclasses.fields(cls):
+            assert f"{group}.{f.name}" in covered or f"{group}.{f.name}" in NO_RANGE, f"{group}.{f.name}"
+
+
+# booleans (their type is all there is to check) and the noise manifest (read when training starts)
+NO_RANGE = {"text.remove_punctuation", "text.nfkc", "augment.noise"}
+
+
+def test_range_error_names_the_file(tmp_path):
+    path = write(tmp_path, "train:\n  accumulate: 0\n")
+    with pytest.raises(ConfigError, match=r"train\.yaml: train\.accumulate must be >= 1, got 0"):
+        config.load(path)
+
+
+@pytest.mark.parametrize("override", [
+    "train.device=cuda", "train.device=cuda:1", "train.device=cpu", "train.final_lr_ratio=0", "train.final_lr_ratio=1",
+    "train.bucket_size=0", "train.sortagrad=0", "train.warmup_steps=0", "train.checkpoint_every=0",
+    "train.early_stop=0", "train.average=0", "train.workers=0", "train.weight_decay=0", "features.hop_ms=25",
+    "features.f_min=0", "features.f_max=8000", "features.n_mels=257", "specaugment.time_ratio=1",
+    "specaugment.freq_masks=0", "model.dropout=0", "augment.snr_low=30", "augment.noise_prob=0",
+    "augment.noise_prob=1", "text.units=bpe", "text.bpe_size=2", "train.seed=9999999",
+])
+def test_edge_values_are_accepted(override):
+    config.load(None, [override])
+
+
+def test_fp16_on_the_cpu_is_refused_when_it_is_named():
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
+        config.load(None, ["train.precision=fp16", "train.device=cpu"])
+    assert config.load(None, ["train.precision=fp16"]).train.precision == "fp16"  # device auto: decided later
+
+
+@pytest.mark.parametrize("cls, data, words", [
+    (FeatureSettings, {"n_mels": 0}, "checkpoint features: features.n_mels must be >= 1"),
+    (ModelSettings, {"hidden": 0}, "checkpoint features: model.hidden must be >= 1"),
+    (TrainSettings, {"accumulate": 0}, "checkpoint features: train.accumulate must be >= 1"),
+])
+def test_from_dict_checks_every_class_it_builds(cls, data, words):
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
+        config.from_dict(cls, data, "checkpoint features")
+
+
+@pytest.mark.parametrize("recipe", sorted(p.parent.name for p in (ROOT / "recipes").glob("*/train.yaml")))
+def test_every_recipe_is_valid(recipe):
+    config.load(ROOT / "recipes" / recipe / "train.yaml")
+
+
+def test_a_file_that_is_not_text(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ConfigError, match="train.yaml: not a text file"):
+        config.load(path)
+
+
+@pytest.mark.parametrize("text", ["5\n", "just words\n", "[1, 2]\n"])
+def test_a_file_that_is_not_a_mapping_names_it(tmp_path, text):
+    with pytest.raises(ConfigError, match=r"train\.yaml: expected a mapping of settings"):
+        config.load(write(tmp_path, text))
+
+
+def test_missing_required_setting_is_named(tmp_path):
+    @dataclasses.dataclass(frozen=True)
+    class Needs:
+        name: str
+        size: int = 1
+
+    with pytest.raises(ConfigError, match=r"here: missing setting\(s\) name \(known: name, size\)"):
+        config.from_dict(Needs, {"size": 2}, "here")
+
+
+def test_a_mapping_setting():
+    @dataclasses.dataclass(frozen=True)
+    class Holder:
+        options: dict = dataclasses.field(default_factory=dict)
+
+    assert config.from_dict(Holder, {"options": {"a": 1}}).options == {"a": 1}
+    assert config.from_dict(Holder, {"options": None}).options == {}
+    with pytest.raises(ConfigError, match="options must be a mapping"):
+        config.from_dict(Holder, {"options": [1, 2]}, "prep.yaml")
