@@ -1,25 +1,44 @@
 """Recipes: named stages prep -> train -> evaluate, each skipped when its output exists.
 
 A recipe is a folder `recipes/<name>/` holding
-    prep.yaml   {corpus: <name>, options: {...}}  the importer and its options
+    prep.yaml   {corpus: <name>, options: {...}}  the importer and its options (`PrepSettings`)
     train.yaml  training settings (see asr.config)
     README.md   the measured result and the command that produced it
-Data goes to `<root>/data/<name>/`, the model to `<root>/exp/<name>/`.
+Both YAML files are read by `asr.config` with the same rules: an unknown or
+missing key is an error naming the file. Data goes to `<root>/data/<name>/`,
+the model to `<root>/exp/<name>/`, and `exp/<name>/result.json` (strict JSON:
+a figure that is missing or not finite is null) marks training done.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from asr import checkpoint, config, corpora
-from asr.errors import ConfigError
+from asr.errors import ConfigError, UsageError
 from asr.evaluate import EvalReport, evaluate
 from asr.progress import Reporter
 from asr.train import train
+
+
+@dataclass(frozen=True)
+class PrepSettings:
+    """A recipe's prep.yaml: the corpus importer (`asr prep <corpus>`) and its options."""
+
+    corpus: str
+    options: dict = field(default_factory=dict)
+
+    def check(self) -> None:
+        if self.corpus not in corpora.CORPORA:
+            raise ConfigError(f"corpus {self.corpus!r} is not one asr imports (known: {', '.join(sorted(corpora.CORPORA))})")
+
+
+def load_prep(path: Path) -> PrepSettings:
+    """PrepSettings from a prep.yaml file (ConfigError naming the file when it is malformed)."""
+    return config.load(path, cls=PrepSettings)
 
 
 @dataclass
@@ -35,7 +54,7 @@ def find(name: str, root: Path) -> Path:
     for base in (root / "recipes", Path(__file__).resolve().parent.parent / "recipes", _installed()):
         if base is not None and (base / name / "train.yaml").is_file():
             return base / name
-    raise ConfigError(f"unknown recipe {name!r} (known: {', '.join(available(root)) or 'none found'})")
+    raise UsageError(f"unknown recipe {name!r} (known: {', '.join(available(root)) or 'none found'})")
 
 
 def available(root: Path) -> list[str]:
@@ -51,15 +70,15 @@ def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: l
     """Run the stages of recipe `name`; see the module docstring."""
     reporter = reporter or Reporter()
     folder = find(name, root)
-    prep = yaml.safe_load((folder / "prep.yaml").read_text(encoding="utf-8")) or {}
+    prep = load_prep(folder / "prep.yaml")
     settings = config.load(folder / "train.yaml", overrides)
     data_dir, exp_dir = root / "data" / name, root / "exp" / name
 
     if corpora.is_prepared(data_dir):
         reporter.log(f"stage 1 prep: {data_dir} exists, skipped")
     else:
-        reporter.log(f"stage 1 prep: {prep['corpus']} -> {data_dir}")
-        corpora.prepare(prep["corpus"], data_dir, src, prep.get("options", {}), log=reporter.log)
+        reporter.log(f"stage 1 prep: {prep.corpus} -> {data_dir}")
+        corpora.prepare(prep.corpus, data_dir, src, dict(prep.options), log=reporter.log)
 
     done = exp_dir / "result.json"
     if done.is_file():
@@ -76,11 +95,23 @@ def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: l
 
 
 def write_result(path: Path, result) -> None:
-    """Summary of a finished training run (marks the train stage done)."""
+    """Summary of a finished training run (marks the train stage done). Strict JSON: a
+    figure that is missing, infinite or NaN (no dev set scored) is written as null."""
+    seconds = _finite(result.seconds)
     path.write_text(json.dumps({
-        "model": str(result.model_path), "best_dev_wer": result.best_dev_wer,
-        "best_dev_cer": result.best_dev_cer, "epochs": result.epochs, "seconds": round(result.seconds, 1),
-    }, indent=2) + "\n")
+        "model": str(result.model_path), "best_dev_wer": _finite(result.best_dev_wer),
+        "best_dev_cer": _finite(result.best_dev_cer), "epochs": result.epochs,
+        "seconds": None if seconds is None else round(seconds, 1),
+    }, indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value) -> float | None:
+    """`value` as a float, or None when it is missing or not a finite number."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _installed() -> Path | None:
