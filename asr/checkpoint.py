@@ -5,8 +5,12 @@ vocabulary, feature settings and normalisation statistics) and everything
 needed to resume training (optimizer, scheduler, epoch, step, RNG states).
 Only plain data and tensors are stored, so the file loads with
 `torch.load(weights_only=True)`; a file that needs arbitrary unpickling is
-refused. Writes go to a temporary file that is renamed over the target, so a
-crash never leaves a half-written checkpoint.
+refused, and anything else that does not load (truncated, empty, not a torch
+file) is "not an asr checkpoint", never torch's own wording. Writes go to a
+temporary file that is renamed over the target, so a crash, a full disk or a
+folder that cannot be written never leaves a half-written checkpoint: the
+previous one stays intact. `require_writable` finds an unwritable folder
+before training starts.
 """
 
 from __future__ import annotations
@@ -26,20 +30,62 @@ VERSION = 1
 
 
 def save(path: str | Path, payload: dict) -> None:
-    """Atomically write `payload` (plain data + tensors) with format and version."""
+    """Atomically write `payload` (plain data + tensors) with format and version.
+
+    A folder that cannot be written (read-only, a file in its place, a full disk)
+    is a CheckpointError naming the path; the previous file at `path` is intact."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {"format": FORMAT, "version": VERSION, **payload}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             torch.save(record, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise CheckpointError(f"{path}: cannot write the checkpoint ({_reason(e, path.parent)}); "
+                              "the previous checkpoint there, if any, is intact") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        _remove(tmp)
         raise
+
+
+def require_writable(folder: str | Path) -> None:
+    """Make sure checkpoints can be written into `folder` (created if missing) by writing
+    and removing a probe file; a CheckpointError naming the folder if not. Called before
+    training starts, so an unwritable folder is found before the first epoch, not after it."""
+    folder = Path(folder)
+    probe = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"asr")
+        os.unlink(probe)
+    except OSError as e:
+        _remove(probe)
+        raise CheckpointError(f"{folder}: checkpoints cannot be written there ({_reason(e, folder)}); "
+                              "make it a writable folder, or train into another --out (nothing there was changed)") from None
+
+
+def _reason(e: OSError, folder: Path) -> str:
+    """Why `folder` cannot take a file, in words (no errno numbers, no traceback)."""
+    for parent in (folder, *folder.parents):
+        if parent.exists() and not parent.is_dir():
+            return f"{parent} is a file, not a folder"
+    return e.strerror or str(e)
+
+
+def _remove(tmp: str | None) -> None:
+    if tmp is not None:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -56,22 +102,28 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
                 f"{path}: refused: the file holds a pickled Python object ({found.group(1)}) that a "
                 "safe load will not execute; only checkpoints written by asr are accepted"
             ) from None
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(e)})") from None
-    except Exception as e:  # torch.load raises many types on garbage: KeyError, IndexError, ...
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {_first_line(e)})") from None
+        raise CheckpointError(f"{path}: {NOT_ASR}") from None
+    except OSError as e:  # the file exists but cannot be read (permissions, I/O error)
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror or e})") from None
+    except Exception:  # torch.load raises many types on garbage: RuntimeError, EOFError, KeyError, ...
+        raise CheckpointError(f"{path}: {NOT_ASR}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an asr checkpoint (no '{FORMAT}' format tag)")
-    if record.get("version") != VERSION:
+    version = record.get("version")
+    if type(version) is not int:  # "1", 1.0 and True all equal 1 to a careless comparison
         raise CheckpointError(
-            f"{path}: checkpoint version {record.get('version')} is not supported by this asr "
-            f"(it reads version {VERSION}); upgrade asr or retrain"
+            f"{path}: checkpoint version {version!r} (a {type(version).__name__}) is not one asr knows "
+            f"(it reads integer version {VERSION}); the file was not written by asr, or was altered"
+        )
+    if version != VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {version} is not supported by this asr "
+            f"(it reads version {VERSION}): upgrade asr or retrain"
         )
     return record
 
 
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:160] if text else type(e).__name__
+NOT_ASR = "not an asr checkpoint (truncated or not written by asr?)"
 
 
 def list_checkpoints(folder: str | Path, prefix: str) -> list[Path]:
