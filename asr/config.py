@@ -56,7 +56,7 @@ class TrainSettings:
     specaugment: bool = True
     max_duration: float = 30.0
     log_every: int = 25
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto (bf16 on CUDA, else fp32) | fp32 | bf16 | fp16
     compile: bool = False  # torch.compile the model
     workers: int = 0  # data-loader processes computing features
