@@ -35,25 +35,7 @@ from asr.decoding import GreedyDecoder
 from asr.distributed import Distributed
 from asr.errors import AsrError, ConfigError
 from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
-from asr.metrics import error_rates
-
-try:  # TEMPORARY until asr.metrics.headline_metric and asr.checkpoint.require_writable land
-    from asr.metrics import headline_metric
-except ImportError:
-    def headline_metric(refs):
-        return "wer" if any(" " in r for r in refs) else "cer"
-if not hasattr(checkpoint, "require_writable"):
-    def _rw(folder):
-        from asr.errors import CheckpointError
-        folder = Path(folder)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".probe"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as e:
-            raise CheckpointError(f"{folder}: cannot write checkpoints here ({e.strerror})") from None
-    checkpoint.require_writable = _rw
+from asr.metrics import error_rates, headline_metric
 from asr.model import AcousticModel
 from asr.progress import Reporter
 from asr.schedule import Schedule
