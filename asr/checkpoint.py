@@ -15,6 +15,7 @@ before training starts.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import re
@@ -103,8 +104,10 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
                 "safe load will not execute; only checkpoints written by asr are accepted"
             ) from None
         raise CheckpointError(f"{path}: {NOT_ASR}") from None
-    except OSError as e:  # the file exists but cannot be read (permissions, I/O error)
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror or e})") from None
+    except OSError as e:
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EIO):  # the file exists but cannot be read
+            raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror or e})") from None
+        raise CheckpointError(f"{path}: {NOT_ASR}") from None  # torch's reader on a cut-short zip: EINVAL
     except Exception:  # torch.load raises many types on garbage: RuntimeError, EOFError, KeyError, ...
         raise CheckpointError(f"{path}: {NOT_ASR}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:

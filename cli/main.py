@@ -163,6 +163,7 @@ def evaluate(
     manifest: Annotated[Path, typer.Argument(help="Manifest to score.", exists=True, dir_okay=False)],
     model: Model = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Per-utterance results file [default: eval-<folder>-<manifest>-<hash>.jsonl beside the model].")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Word and character error rates of a model on a manifest.
@@ -171,7 +172,7 @@ def evaluate(
     """
     from asr.evaluate import evaluate as run_eval
     with _errors():
-        report = run_eval(manifest, _model(model), reporter=_reporter(quiet))
+        report = run_eval(manifest, _model(model), reporter=_reporter(quiet), results_path=out)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:

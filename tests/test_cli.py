@@ -195,8 +195,11 @@ def test_end_to_end_prep_train_evaluate_transcribe(runner, tmp_path, monkeypatch
     assert report["wer"] >= 0 and report["cer"] >= 0
     assert report["utterances"] == 8
     assert 0 < report["hours"] < 8 * 10 / 3600
-    results_path = exp / "eval-test.jsonl"
-    assert Path(report["results"]) == Path("EXP/eval-test.jsonl") and results_path.is_file()
+    results_path = Path(report["results"])
+    assert results_path.parent == Path("EXP") and results_path.name.startswith("eval-DATA-test-") and results_path.is_file()
+    # --out puts them where asked
+    again = runner.invoke(app, ["evaluate", "DATA/test.jsonl", "--model", "EXP/model.pt", "--json", "-q", "--out", "mine.jsonl"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["results"] == "mine.jsonl" and Path("mine.jsonl").is_file()
     per_utt = [json.loads(line) for line in results_path.read_text().splitlines()]
     assert [u["id"] for u in per_utt] == [f"test-{i:05d}" for i in range(8)]
     hyps = {u["id"]: u["hyp"] for u in per_utt}

@@ -300,7 +300,7 @@ def _wait_for(path: Path, timeout: float = 120) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_signal_during_training_then_resume(tiny_digits, tmp_path, sig):
     out = tmp_path / "exp"
-    settings = [a for kv in [*TINY[:-1], "train.epochs=3", "train.checkpoint_every=1", "train.keep=50"] for a in ("--set", kv)]
+    settings = [a for kv in [*TINY[:-1], "train.epochs=20", "train.checkpoint_every=1", "train.keep=50"] for a in ("--set", kv)]
     run = _asr("train", tiny_digits, "--out", out, "-q", *settings)
     _wait_for(out / "checkpoints" / "step-00000004.pt")
     run.send_signal(sig)

@@ -23,10 +23,7 @@ WORDS = {"0": "no", "1": "yes"}
 
 
 def prepare(out: Path, src: Path | None, *, n_test: int = 29, seed: int = 0, log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
-    if src is None:
-        raise AsrError("yesno needs --src: the waves_yesno folder (from https://www.openslr.org/1/)")
-    if not src.is_dir():
-        raise AsrError(f"{src}: no such folder (give the waves_yesno folder as --src)")
+    src = common.require_folder(src, "yesno", "the waves_yesno folder (from https://www.openslr.org/1/)")
     with common.Skips(log) as skips:
         utts = _utterances(src, skips)
         if not utts and skips.count:
