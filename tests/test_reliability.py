@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from asr import checkpoint, config
 from asr.train import train
 from asr_cli.main import app
+from test_audio import _bad_file as _bad_audio  # the broken files test_audio.py feeds audio.load
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["model.hidden=16", "model.layers=1", "model.subsample=2", "train.max_batch=8", "train.max_frames=100000",
@@ -89,19 +90,6 @@ def test_unusual_but_valid_audio_is_transcribed(model, tmp_path, name):
     result = invoke("transcribe", "--model", model, path)
     assert result.code == 0, result
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""
-
-
-def _bad_audio(tmp_path: Path, kind: str) -> Path:
-    path = tmp_path / f"{kind}.wav"
-    if kind == "corrupt":
-        path.write_bytes(b"RIFF\xff\xff\xff\xffWAVEfmt " + bytes(200))  # a RIFF header with nonsense after it
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "zero-samples":
-        sf.write(path, np.zeros(0, dtype=np.float32), 16000)
-    elif kind == "text":
-        path.write_text("this is not audio\n")
-    return path
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "empty", "zero-samples", "text"])
