@@ -17,6 +17,7 @@ import soundfile as sf
 from asr import corpora, manifest
 from asr.corpora import common
 from asr.errors import AsrError, ConfigError
+from test_importers import broken as broken_wav, write  # the same tree-building helpers
 
 RATE = 16000
 BOM = b"\xef\xbb\xbf"
@@ -27,16 +28,9 @@ def wav(path: Path, seconds: float = 0.3, broken: bool = False) -> Path:
     """`seconds` of quiet noise at 16 kHz (format from the suffix, any case), or a corrupt file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if broken:
-        path.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + bytes(40))
-        return path
+        return broken_wav(path)
     noise = 0.05 * np.random.default_rng(len(path.name)).standard_normal(int(round(seconds * RATE)))
     sf.write(str(path), noise.astype(np.float32), RATE, format=FORMATS[path.suffix.lower()], subtype="PCM_16")
-    return path
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
     return path
 
 
