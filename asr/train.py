@@ -17,16 +17,15 @@ import contextlib
 import json
 import math
 import os
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
-from asr import checkpoint, manifest
+from asr import checkpoint, lock, manifest
+from asr import resume as resume_from
 from asr.augment import WaveAugment
 from asr.check import DESCRIPTIONS, trainable
 from asr.config import Settings, to_dict
@@ -39,14 +38,13 @@ from asr.metrics import error_rates, headline_metric
 from asr.model import AcousticModel
 from asr.progress import Reporter
 from asr.schedule import Schedule
+from asr.selection import choose_average, selection_key
 from asr.text import build_vocabulary, normalize
 
 
 class TrainingInterrupted(AsrError):
     """Training stopped by the user after the last state was saved."""
 
-
-PLATEAU = 0.95  # a dev error rate above this: still on CTC's all-blank plateau, nothing learnt yet
 
 
 @dataclass
@@ -68,15 +66,15 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
     # is found now, not after an epoch.
     if dist.is_main:
         checkpoint.require_writable(out_dir)
-    with _lock(out_dir, reporter.log) if dist.is_main else contextlib.nullcontext():
+    with lock.hold(out_dir, reporter.log) if dist.is_main else contextlib.nullcontext():
         if dist.is_main:
             checkpoint.require_writable(out_dir / "checkpoints")
         if checkpoint.list_checkpoints(out_dir / "checkpoints", "") and not resume:
             raise AsrError(f"{out_dir / 'checkpoints'} holds checkpoints of an earlier run: continue it with "
                            "--resume, or train into another --out (nothing was overwritten)")
-        saved = _newest(out_dir) if resume else None
+        saved = resume_from.newest(out_dir) if resume else None
         if saved:
-            _check_same_settings(*saved, settings)
+            resume_from.check_same_settings(*saved, settings)
         try:
             trainer = Trainer(Path(data_dir), settings, out_dir, reporter, dist,
                               normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None)
@@ -321,7 +319,7 @@ class Trainer:
 
     def resume(self, path: Path, record: dict) -> None:
         """Continue from checkpoint `record` (read from `path`, its settings checked by
-        `_check_same_settings`); the normalizer came in with the constructor."""
+        `resume.check_same_settings`); the normalizer came in with the constructor."""
         if record["vocab"] != self.vocab.to_dict():
             raise AsrError(f"{path}: the vocabulary differs from this data's; resume with the same data")
         tr = record["train"]
@@ -338,39 +336,24 @@ class Trainer:
         self.reporter.log(f"resumed from {path}: epoch {self.state['epoch']}, step {self.state['step']}")
 
     def _average(self) -> str | None:
-        """Make model.pt the mean of the last `average` epochs when that is not worse on dev
-        than the best single epoch; what model.pt is then ("average of epochs 5-8"), else None.
+        """Make model.pt the mean of the last `average` epochs' weights when dev agrees (see
+        `selection.choose_average`); what model.pt then is ("average of epochs 5-8"), else None."""
+        st = self.state
+        chosen = choose_average(self.out_dir / "checkpoints", self.ts.average, self.selection, st["best"],
+                                st["best_epoch"], self._validate_weights, self.reporter.log)
+        if chosen is None:
+            return None
+        epochs, record = chosen
+        st["best"] = selection_key(record, self.selection)
+        checkpoint.save(self.out_dir / "model.pt", self._payload(
+            {"event": "average", "epochs": epochs, **record, "selection": self.selection}))
+        return f"average of epochs {epochs[0]}-{epochs[-1]}"
 
-        With a schedule that ends at a low rate the last epochs are the converged ones, and on
-        a small dev set the best single epoch is as much luck as skill (on AN4, the average of
-        the last 8 of 52 epochs scored 11.6 % test WER, the best single dev epoch 13.1 %). But
-        an average over epochs that were still far apart (leaving the all-blank plateau, or a
-        short run) can be far worse than any of them: that is kept out, and dev decides.
-        """
-        found = checkpoint.list_checkpoints(self.out_dir / "checkpoints", "epoch-")
-        paths = {int(p.stem.split("-")[1]): p for p in found}
-        epochs = epochs_to_average({e: checkpoint.load(p)["train"]["metrics"] for e, p in paths.items()},
-                                   self.ts.average, self.selection)
-        name, sel, st = self.selection.upper(), self.selection, self.state
-        best = f"the best epoch ({st['best_epoch']}, dev {name} {100 * st['best'][0]:.1f} %)"
-        if not epochs:
-            self.reporter.log(f"model.pt: {best}: fewer than 2 epoch checkpoints after the all-blank plateau "
-                              "to average")
-            return None
-        span = f"epochs {epochs[0]}-{epochs[-1]}"
-        self.model.load_state_dict(checkpoint.average_weights([paths[e] for e in epochs]))
+    def _validate_weights(self, state: dict) -> dict:
+        """The dev record (dev_wer, dev_cer, dev_loss) of the model with these weights."""
+        self.model.load_state_dict(state)
         rates, dev_loss = self._validate()
-        key = selection_key({"dev_wer": rates.wer, "dev_cer": rates.cer, "dev_loss": dev_loss}, sel)
-        if key > st["best"]:
-            self.reporter.log(f"model.pt: {best}: the average of {span} scored {100 * key[0]:.1f} %")
-            return None
-        self.reporter.log(f"model.pt: the average of {span} (dev {name} {100 * key[0]:.1f} %): the best single "
-                          f"epoch ({st['best_epoch']}) scored {100 * st['best'][0]:.1f} %")
-        st["best"] = key
-        checkpoint.save(self.out_dir / "model.pt", self._payload({
-            "event": "average", "epochs": epochs, "dev_wer": rates.wer, "dev_cer": rates.cer, "dev_loss": dev_loss,
-            "selection": sel}))
-        return f"average of {span}"
+        return {"dev_wer": rates.wer, "dev_cer": rates.cer, "dev_loss": dev_loss}
 
     # ---- data -----------------------------------------------------------------------------
     def _batches(self, epoch: int) -> list[list[int]]:
@@ -422,87 +405,8 @@ def loader_workers(requested: int, device: torch.device) -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
-def selection_key(metrics: dict, selection: str) -> list[float]:
-    """What picks the best epoch: the selection error rate on dev; ties (common on small dev
-    sets) go to the lower other rate, then the lower dev loss. Smaller is better."""
-    other = "cer" if selection == "wer" else "wer"
-    return [metrics[f"dev_{selection}"], metrics[f"dev_{other}"], metrics["dev_loss"]]
 
 
-def epochs_to_average(metrics: dict[int, dict], average: int, selection: str) -> list[int]:
-    """The epochs whose weights to average: of those with a checkpoint (their epoch records by
-    number), the last `average` after the last one still on the all-blank plateau; [] if under 2."""
-    epochs = sorted(metrics)
-    plateau = [e for e in epochs if metrics[e][f"dev_{selection}"] > PLATEAU]
-    chosen = [e for e in epochs if not plateau or e > plateau[-1]][-average:]
-    return chosen if len(chosen) >= 2 else []
-
-
-def _check_same_settings(path: Path, record: dict, settings: Settings) -> None:
-    """Refuse to resume with other text, feature or model settings than the checkpoint's (a
-    model trained on 80 mels cannot continue on 40); train settings may change."""
-    saved = {"text": record["text"], "features": record["features"]["settings"], "model": record["model"]["settings"]}
-    now = {"text": to_dict(settings.text), "features": to_dict(settings.features), "model": to_dict(settings.model)}
-    show = lambda v: v if isinstance(v, str) else json.dumps(list(v) if isinstance(v, tuple) else v)  # noqa: E731
-    # A setting the checkpoint lacks is newer than it; the run used what is now its default.
-    changed = [f"{group}.{key}: {show(saved[group][key])} in the checkpoint, {show(value)} now"
-               for group in now for key, value in now[group].items()
-               if key in saved[group] and show(saved[group][key]) != show(value)]
-    if changed:
-        raise ConfigError(f"{path}: cannot resume with other settings than the checkpoint's: {'; '.join(changed)} "
-                          "(resume with the checkpoint's settings, or train into another --out)")
-
-
-@contextlib.contextmanager
-def _lock(folder: Path, log: Callable[[str], None]) -> Iterator[None]:
-    """Hold `folder/.lock` (this process's pid and host) while training into `folder`: a second
-    training there refuses instead of mixing its files in; a lock left by a dead process is cleared."""
-    path, me = folder / ".lock", {"pid": os.getpid(), "host": socket.gethostname()}
-    while True:
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # atomic: one winner
-            break
-        except FileExistsError:
-            owner = _lock_owner(path)
-            if owner is None or owner["host"] != me["host"] or _alive(owner["pid"]):
-                who = f"pid {owner['pid']} on {owner['host']}" if owner else "a process that left no pid"
-                raise AsrError(f"{folder} is in use by another training ({who}): wait for it to finish or train "
-                               f"into another --out (if no training is running there, delete {path})") from None
-            log(f"removed a stale lock {path}: pid {owner['pid']} is no longer running")
-            path.unlink(missing_ok=True)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(me) + "\n")
-    try:
-        yield
-    finally:
-        if _lock_owner(path) == me:
-            path.unlink(missing_ok=True)
-
-
-def _lock_owner(path: Path) -> dict | None:
-    try:
-        owner = json.loads(path.read_text())
-        return {"pid": int(owner["pid"]), "host": str(owner["host"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _newest(out_dir: Path) -> tuple[Path, dict]:
-    """The newest checkpoint of a run to resume, and its record."""
-    path = checkpoint.newest(out_dir / "checkpoints")
-    if path is None:
-        raise AsrError(f"nothing to resume: no checkpoint in {out_dir / 'checkpoints'} (train without --resume)")
-    return path, checkpoint.load(path)
 
 
 def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, batch: Batch, device: torch.device) -> torch.Tensor:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import resource
 import sys
@@ -39,7 +38,6 @@ from asr.data import collate, utterance_features  # noqa: E402
 from asr.distributed import Distributed  # noqa: E402
 from asr.model import AcousticModel  # noqa: E402
 from asr.progress import Reporter  # noqa: E402
-from asr.text import normalize  # noqa: E402
 from asr.train import Trainer, _ctc  # noqa: E402
 
 SHARED_AN4 = ROOT.parent / "shared" / "data" / "an4"

@@ -2,6 +2,7 @@
 headline metric (WER, or CER for unspaced scripts), audio errors that name the line."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ def test_headline_metric(refs, metric):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> "Path":
+def model(tmp_path_factory) -> Path:
     """An untrained model: enough to run evaluate end to end."""
     folder = tmp_path_factory.mktemp("exp")
     fs, ms = FeatureSettings(n_mels=20), ModelSettings(hidden=8, layers=1)

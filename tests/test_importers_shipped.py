@@ -105,7 +105,7 @@ def test_kaldi_runs_piped_commands(tmp_path):
     data = corpus / "data" / "train"
     kaldi_data(data)
     (data / "segments").unlink()
-    a, b, c = wav(corpus / "audio" / "a.wav", 0.5), wav(corpus / "audio" / "b.wav", 0.25), wav(corpus / "c.wav", 0.4)
+    a, _, c = wav(corpus / "audio" / "a.wav", 0.5), wav(corpus / "audio" / "b.wav", 0.25), wav(corpus / "c.wav", 0.4)
     header = bytearray(c.read_bytes())  # as a tool writing to a pipe leaves it: no sizes
     header[4:8], header[40:44] = struct.pack("<I", 0), struct.pack("<I", 0)
     c.write_bytes(bytes(header))

@@ -13,7 +13,8 @@ from asr import checkpoint, config, manifest
 from asr import train as train_module
 from asr.metrics import ErrorRates
 from asr.progress import Reporter
-from asr.train import epochs_to_average, selection_key, train
+from asr.selection import epochs_to_average, selection_key
+from asr.train import train
 
 TINY = ["model.hidden=16", "model.layers=1", "model.subsample=2", "train.max_batch=8", "train.max_frames=100000",
         "train.warmup_steps=2", "features.n_mels=20"]
