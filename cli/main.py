@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -94,12 +93,13 @@ def _model(model: Optional[Path]) -> Path:
 
 
 def _options(items: Optional[list[str]]) -> dict:
+    """`--set key=value` corpus options, as written: the importer reads each as its option's type."""
     options = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"option {item!r} is not of the form key=value")
-        options[key] = yaml.safe_load(value)
+        options[key] = value
     return options
 
 

@@ -17,7 +17,7 @@ import soundfile as sf
 from asr import corpora, manifest
 from asr.corpora import common
 from asr.errors import AsrError, ConfigError
-from test_importers import broken as broken_wav, write  # the same tree-building helpers
+from test_importers import broken as broken_wav, prep, write  # the same helpers
 
 RATE = 16000
 BOM = b"\xef\xbb\xbf"
@@ -32,15 +32,6 @@ def wav(path: Path, seconds: float = 0.3, broken: bool = False) -> Path:
     noise = 0.05 * np.random.default_rng(len(path.name)).standard_normal(int(round(seconds * RATE)))
     sf.write(str(path), noise.astype(np.float32), RATE, format=FORMATS[path.suffix.lower()], subtype="PCM_16")
     return path
-
-
-def prep(name: str, out: Path, src: Path | None, **options) -> tuple[dict, list[str]]:
-    """Run an importer; {split: {id: (text, speaker, duration, offset)}} and its log (offset None: whole file)."""
-    lines: list[str] = []
-    paths = corpora.prepare(name, out, src, options, log=lines.append)
-    rows = {split: {u.id: (u.text, u.speaker, round(u.duration, 3), None if u.offset is None else round(u.offset, 3))
-                    for u in manifest.read(path)} for split, path in paths.items()}
-    return rows, lines
 
 
 def merged(rows: dict) -> dict:
@@ -307,6 +298,27 @@ def test_folder_speaker_pattern(tmp_path, pattern, expected):
     assert any("found nothing in 1 file name(s) (e.g. other.wav)" in line for line in lines)
     with pytest.raises(ConfigError, match="speaker_pattern='S\\(' is not a regular expression"):
         corpora.prepare("folder", tmp_path / "out", tmp_path / "flat", {"speaker_pattern": "S("})
+
+
+def test_cli_corpus_options_keep_text_as_written(tmp_path):
+    """`--set speaker_pattern=[S]\\d{4}` is a pattern, not a YAML list; numbers are still numbers."""
+    from typer.testing import CliRunner
+
+    from asr_cli.main import app
+    for spk in ("S0150", "S0151", "S0152", "S0153"):
+        for utt in ("W0337", "W0338"):
+            wav(tmp_path / "flat" / f"BAC009{spk}{utt}.wav", 0.1)
+            write(tmp_path / "flat" / f"BAC009{spk}{utt}.txt", "ni hao")
+    run = lambda *sets: CliRunner().invoke(app, ["prep", "folder", str(tmp_path / "out"), "--src",  # noqa: E731
+                                                 str(tmp_path / "flat"), *[a for s in sets for a in ("--set", s)]])
+    result = run(r"speaker_pattern=[S]\d{4}", "dev_share=0.25", "test_share=0.25", "seed=3")
+    assert result.exit_code == 0, result.output
+    speakers = {u.speaker for split in ("train", "dev", "test") for u in manifest.read(tmp_path / "out" / f"{split}.jsonl")}
+    assert speakers == {"S0150", "S0151", "S0152", "S0153"}
+    result = run("seed=three")
+    assert result.exit_code != 0 and "option seed must be int, got 'three'" in result.output
+    with pytest.raises(ConfigError, match="option speaker_pattern must be str, got 7 \\(quote it in YAML"):
+        corpora.prepare("folder", tmp_path / "out2", tmp_path / "flat", {"speaker_pattern": 7})  # prep.yaml: 7
 
 
 # ---------------------------------------------------------------- every importer

@@ -13,6 +13,8 @@ import inspect
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from asr.errors import ConfigError, UsageError
 
 CORPORA = {
@@ -44,11 +46,29 @@ def prepare(name: str, out: str | Path, src: str | Path | None = None, options: 
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise UsageError(f"corpus {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(allowed) or 'none'})")
-    for key, value in options.items():
-        default = params[key].default
-        if default is not None and not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
-            raise ConfigError(f"corpus {name}: option {key} must be {type(default).__name__}, got {value!r}")
+    options = {key: _typed(name, key, value, params[key]) for key, value in options.items()}
     return module.prepare(Path(out), None if src is None else Path(src), **options, log=log)
+
+
+def _typed(corpus: str, key: str, value, param: inspect.Parameter):
+    """Option `key`'s value as the importer's parameter takes it. Text from the command line
+    (`--set key=value`) is kept as written for a text option (a pattern such as `[A-Z]\\d+` or a
+    speaker called `007`) and read as YAML for a number or a flag; a recipe's values are typed."""
+    default = param.default
+    kind = type(default) if default is not None else str if "str" in str(param.annotation) else None
+    if isinstance(value, str) and kind not in (str, None):
+        try:
+            value = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            pass  # judged below, as text
+    if kind is None or (value is None and default is None):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"corpus {corpus}: option {key} must be {kind.__name__}, got {value!r}"
+                      + (" (quote it in YAML to keep it as text)" if kind is str else ""))
 
 
 def is_prepared(out: str | Path) -> bool:
