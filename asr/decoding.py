@@ -1,21 +1,40 @@
-"""CTC decoders over token ids.
+"""CTC decoders over token ids: log-probabilities in, hypotheses out.
 
 A decoder takes log-probabilities (batch, frames, vocab) with their lengths
-(batch,) and returns one list of token ids per utterance. Decoders know
-nothing of text: `Vocabulary.decode` turns ids into strings. Beam search
-with a lexicon and an n-gram LM (torchaudio's flashlight decoder) will be a
-second implementation of the same interface.
+(batch,) and returns, per utterance, a list of `Hypothesis` (n-best, best
+first). A hypothesis carries token ids, the output frame of each token and a
+score; decoders that know words (beam search with a lexicon) also fill in
+`words`. Decoders know nothing of text: the vocabulary turns ids into
+strings, and `Recognizer` turns frames into seconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
 
 
+@dataclass
+class Hypothesis:
+    """One decoding of one utterance.
+
+    tokens: token ids, blanks and repeats removed. frames: the output frame
+    (after the model's subsampling) at which each token was emitted, one per
+    token. score: log-probability-like, larger is better (greedy: the sum of
+    the best log-probability of every frame; beam: the decoder's score with
+    the LM). words: the words, when the decoder knows them (else empty).
+    """
+
+    tokens: list[int]
+    frames: list[int]
+    score: float
+    words: list[str] = field(default_factory=list)
+
+
 class Decoder(Protocol):
-    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]: ...
+    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]: ...
 
 
 class GreedyDecoder:
@@ -31,10 +50,17 @@ class GreedyDecoder:
     def __init__(self, blank: int = 0):
         self.blank = blank
 
-    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
-        best = log_probs.argmax(dim=-1).cpu()  # (B, T)
+    def __call__(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
+        """log_probs (B, T, V), lengths (B,) -> one Hypothesis per utterance (a list of one)."""
+        best_lp, best = log_probs.detach().float().max(dim=-1)
+        best, best_lp = best.cpu(), best_lp.cpu()  # (B, T)
         # A frame is kept if it is not blank and differs from the frame before it.
         changed = torch.ones_like(best, dtype=torch.bool)
         changed[:, 1:] = best[:, 1:] != best[:, :-1]
         keep = changed & (best != self.blank)
-        return [best[b, : int(n)][keep[b, : int(n)]].tolist() for b, n in enumerate(lengths.tolist())]
+        out = []
+        for b, n in enumerate(lengths.tolist()):
+            n = int(n)
+            frames = keep[b, :n].nonzero().flatten()
+            out.append([Hypothesis(best[b, frames].tolist(), frames.tolist(), float(best_lp[b, :n].sum()))])
+        return out

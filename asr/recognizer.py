@@ -62,7 +62,7 @@ def decode_features(
     for idx in frame_batches(lengths, max_frames=max_frames, max_batch=64):
         batch = collate([features[i] for i in idx], [[] for _ in idx], [str(i) for i in idx])
         log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
-        for i, ids in zip(idx, decoder(log_probs, out_lengths)):
-            texts[i] = vocab.decode(ids)
+        for i, n_best in zip(idx, decoder(log_probs, out_lengths)):
+            texts[i] = vocab.decode(n_best[0].tokens)
     model.train(was_training)
     return texts

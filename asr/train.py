@@ -292,8 +292,8 @@ class Trainer:
             batch = collate([self.dev_features[i] for i in idx], [self.dev_targets[i] for i in idx], [str(i) for i in idx])
             log_probs, out_lengths = self.model(batch.features.to(self.device), batch.feature_lengths)
             total += _ctc(log_probs, out_lengths, batch, self.device).item() * len(idx)
-            for i, ids in zip(idx, decoder(log_probs, out_lengths)):
-                hyps[i] = self.vocab.decode(ids)
+            for i, n_best in zip(idx, decoder(log_probs, out_lengths)):
+                hyps[i] = self.vocab.decode(n_best[0].tokens)
         self.model.train()
         return error_rates(self.dev_texts, hyps), round(total / max(len(hyps), 1), 4)
 

@@ -19,7 +19,12 @@ def frames(tokens: list[int], vocab_size: int) -> torch.Tensor:
 
 def decode_one(tokens: list[int], vocab_size: int) -> list[int]:
     lp = frames(tokens, vocab_size).unsqueeze(0)
-    return GreedyDecoder(blank=0)(lp, torch.tensor([len(tokens)]))[0]
+    return GreedyDecoder(blank=0)(lp, torch.tensor([len(tokens)]))[0][0].tokens
+
+
+def tokens(hyps: list[list]) -> list[list[int]]:
+    """The best hypothesis's token ids of each utterance."""
+    return [n_best[0].tokens for n_best in hyps]
 
 
 def ids(vocab: Vocabulary, text: str) -> list[int]:
@@ -56,21 +61,32 @@ def test_batch_ignores_frames_past_each_length():
     b = frames([2, 2, 0, 1, 3], v)  # only the first 3 frames count
     lp = torch.stack([a, b])
     out = GreedyDecoder()(lp, torch.tensor([5, 3]))
-    assert out == [[1, 2, 3], [2]]
+    assert tokens(out) == [[1, 2, 3], [2]]
     # Length 0 gives nothing.
-    assert GreedyDecoder()(lp, torch.tensor([0, 1])) == [[], [2]]
+    assert tokens(GreedyDecoder()(lp, torch.tensor([0, 1]))) == [[], [2]]
 
 
 def test_all_blank_gives_empty():
-    out = GreedyDecoder()(frames([0] * 6, 5).unsqueeze(0), torch.tensor([6]))
+    out = tokens(GreedyDecoder()(frames([0] * 6, 5).unsqueeze(0), torch.tensor([6])))
     assert out == [[]]
     assert MANDARIN.decode(out[0]) == ""
 
 
 def test_other_blank_index():
     # Blank at id 3 instead of 0: id 0 is then an ordinary token.
-    out = GreedyDecoder(blank=3)(frames([0, 3, 0, 1, 3], 4).unsqueeze(0), torch.tensor([5]))
+    out = tokens(GreedyDecoder(blank=3)(frames([0, 3, 0, 1, 3], 4).unsqueeze(0), torch.tensor([5])))
     assert out == [[0, 0, 1]]
+
+
+def test_greedy_hypothesis_has_a_frame_per_token_and_the_path_score():
+    # a a _ b b _ _ b: tokens a b b emitted at frames 0, 3, 7
+    lp = frames([1, 1, 0, 2, 2, 0, 0, 2], 3)
+    (hyp,), = GreedyDecoder()(lp.unsqueeze(0), torch.tensor([8]))
+    assert hyp.tokens == [1, 2, 2] and hyp.frames == [0, 3, 7] and hyp.words == []
+    assert abs(hyp.score - float(lp.max(dim=-1).values.sum())) < 1e-5
+    # Frames past the length do not count toward the score.
+    (short,), = GreedyDecoder()(lp.unsqueeze(0), torch.tensor([4]))
+    assert short.frames == [0, 3] and abs(short.score - float(lp[:4].max(dim=-1).values.sum())) < 1e-5
 
 
 def test_ctc_frames_needed():
