@@ -215,21 +215,14 @@ def check_files(
     """`check()` against a checkpoint's vocabulary and settings (`model`), a
     settings YAML with overrides (`config`; vocabulary from the training
     manifests), or the default settings."""
-    from asr import checkpoint, config as cfg
-    from asr.config import from_dict
-    from asr.model import ModelSettings
+    from asr import config as cfg
+    from asr import record as model_record
     if model is not None and config is not None:
         raise AsrError("give either a model or a config to check against, not both")
     if model is not None:
-        record = checkpoint.load(model)
-        try:
-            vocab = Vocabulary.from_dict(record["vocab"])
-            text = from_dict(TextSettings, record["text"], "checkpoint text")
-            features = from_dict(FeatureSettings, record["features"]["settings"], "checkpoint features")
-            subsample = from_dict(ModelSettings, record["model"]["settings"], "checkpoint model").subsample
-        except (KeyError, TypeError) as e:
-            raise AsrError(f"{model}: checkpoint is incomplete ({type(e).__name__}: {e})") from None
-        max_duration = record.get("settings", {}).get("train", {}).get("max_duration", 30.0)
+        rec = model_record.load(model)
+        vocab, text, features, subsample = rec.vocab, rec.text, rec.features, rec.model.subsample
+        max_duration = rec.info.get("settings", {}).get("train", {}).get("max_duration", 30.0)
         return check(manifests, vocab, text, features, subsample, max_duration=max_duration,
                      workers=workers, reporter=reporter)
     settings = cfg.load(config, list(overrides))

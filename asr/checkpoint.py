@@ -27,7 +27,8 @@ import torch
 from asr.errors import CheckpointError
 
 FORMAT = "asr-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: model.pt is a model record (asr.record) with decoding settings, no training state
+READS = (1, 2)
 
 
 def save(path: str | Path, payload: dict) -> None:
@@ -116,14 +117,18 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     if type(version) is not int:  # "1", 1.0 and True all equal 1 to a careless comparison
         raise CheckpointError(
             f"{path}: checkpoint version {version!r} (a {type(version).__name__}) is not one asr knows "
-            f"(it reads integer version {VERSION}); the file was not written by asr, or was altered"
+            f"(it reads integer versions {_versions()}); the file was not written by asr, or was altered"
         )
-    if version != VERSION:
+    if version not in READS:
         raise CheckpointError(
             f"{path}: checkpoint version {version} is not supported by this asr "
-            f"(it reads version {VERSION}): upgrade asr or retrain"
+            f"(it reads versions {_versions()}): upgrade asr or retrain"
         )
     return record
+
+
+def _versions() -> str:
+    return " and ".join(map(str, READS))
 
 
 NOT_ASR = "not an asr checkpoint (truncated or not written by asr?)"

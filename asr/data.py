@@ -133,14 +133,19 @@ def collate_items(items: Sequence[tuple[torch.Tensor, Sequence[int], str]]) -> B
 
 def collate(features: Sequence[torch.Tensor], targets: Sequence[Sequence[int]], ids: Sequence[str]) -> Batch:
     """Pad a list of (frames, n_mels) tensors and token-id lists into a Batch."""
+    padded, lengths = pad_targets(targets)
     return Batch(
         features=pad_sequence(list(features), batch_first=True),
         feature_lengths=torch.tensor([f.shape[0] for f in features], dtype=torch.long),
-        targets=pad_sequence([torch.tensor(t, dtype=torch.long) for t in targets], batch_first=True)
-        if any(len(t) for t in targets) else torch.zeros(len(targets), 1, dtype=torch.long),
-        target_lengths=torch.tensor([len(t) for t in targets], dtype=torch.long),
-        ids=list(ids),
+        targets=padded, target_lengths=lengths, ids=list(ids),
     )
+
+
+def pad_targets(targets: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token-id lists -> padded (batch, max tokens) (at least one column) and lengths (batch,)."""
+    padded = (pad_sequence([torch.tensor(t, dtype=torch.long) for t in targets], batch_first=True)
+              if any(len(t) for t in targets) else torch.zeros(len(targets), 1, dtype=torch.long))
+    return padded, torch.tensor([len(t) for t in targets], dtype=torch.long)
 
 
 def frame_batches(

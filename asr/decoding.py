@@ -15,6 +15,8 @@ from typing import Protocol
 
 import torch
 
+from asr.errors import ConfigError
+
 
 @dataclass
 class Hypothesis:
@@ -64,3 +66,34 @@ class GreedyDecoder:
             frames = keep[b, :n].nonzero().flatten()
             out.append([Hypothesis(best[b, frames].tolist(), frames.tolist(), float(best_lp[b, :n].sum()))])
         return out
+
+
+DECODERS = ("greedy", "beam")
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How a model's log-probabilities become text, stored with the model (`asr lm tune`
+    writes tuned values there) and overridden from the command line.
+
+    decoder: greedy | beam. beam_size: hypotheses kept per frame. lm: an n-gram LM (ARPA or
+    KenLM binary) and lexicon: a word -> tokens lexicon, both paths relative to the model
+    file's folder unless absolute ("" = none). lm_weight: the LM's weight; word_score: added
+    per word (against the LM's bias to short outputs). nbest: hypotheses returned.
+    """
+
+    decoder: str = "greedy"
+    beam_size: int = 50
+    lm: str = ""
+    lexicon: str = ""
+    lm_weight: float = 0.5
+    word_score: float = 0.0
+    nbest: int = 1
+
+    def check(self) -> None:
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"decoding.decoder must be one of {', '.join(DECODERS)}, not {self.decoder!r}")
+        if self.beam_size < 1 or self.nbest < 1:
+            raise ConfigError(f"decoding.beam_size and decoding.nbest must be >= 1, got {self.beam_size} and {self.nbest}")
+        if self.nbest > self.beam_size:
+            raise ConfigError(f"decoding.nbest ({self.nbest}) cannot exceed decoding.beam_size ({self.beam_size})")

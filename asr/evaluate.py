@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asr import manifest
-from asr.data import utterance_features
 from asr.errors import AsrError, ManifestError
 from asr.metrics import ErrorRates, error_rates, headline_metric
 from asr.progress import Reporter
@@ -63,7 +62,7 @@ def evaluate(manifest_path: str | Path, model_path: str | Path, device: str = "c
     feats = []
     with reporter.progress("features", len(utts)) as advance:
         for u in utts:
-            feats.append(rec.normalizer(utterance_features(u, rec.logmel)))
+            feats.append(rec.utterance_features(u))
             advance()
     hyps = rec.decode_features(feats)
     refs = [normalize(u.text, rec.text_settings) for u in utts]

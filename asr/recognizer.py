@@ -1,68 +1,171 @@
-"""A trained model ready to use: checkpoint -> features -> model -> decoder -> text."""
+"""The only way audio becomes text: model record -> features -> model -> decoder -> text.
+
+    rec = Recognizer.load("exp/digits/model.pt", device="cpu")
+    results = rec.recognize([rec.features(wave)])     # one Result per input
+    results[0].text, results[0].words                 # words with start/end in seconds
+
+Training's dev decoding, `evaluate`, `transcribe` and `align` all go through a
+Recognizer, so they cannot disagree on features, normalisation or decoding.
+The decoder is built once, from the record's decoding settings or those given.
+Frames become seconds here and nowhere else (`frame_seconds`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
-from asr import checkpoint
-from asr.config import from_dict
-from asr.data import collate, frame_batches
-from asr.decoding import Decoder, GreedyDecoder
-from asr.errors import CheckpointError
-from asr.features import FeatureSettings, LogMel, Normalizer
-from asr.model import AcousticModel, ModelSettings
-from asr.text import TextSettings, Vocabulary
+from asr import record as model_record
+from asr.data import collate, frame_batches, utterance_features
+from asr.decoding import Decoder, DecodingSettings, GreedyDecoder, Hypothesis
+from asr.errors import ConfigError
+from asr.features import LogMel
+from asr.manifest import Utterance
+from asr.model import AcousticModel
+from asr.record import ModelRecord
+
+
+@dataclass
+class Word:
+    """A recognised word and where it was heard: seconds from the start of the input."""
+
+    word: str
+    start: float
+    end: float
+
+    def to_dict(self) -> dict:
+        return {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3)}
+
+
+@dataclass
+class Result:
+    """The text of one input, the best hypothesis it came from, and the n-best list."""
+
+    text: str
+    words: list[Word]
+    best: Hypothesis
+    nbest: list[Hypothesis] = field(default_factory=list)
 
 
 class Recognizer:
-    """Everything needed to transcribe, rebuilt from one checkpoint file."""
+    """A trained model ready to use, with its features, normalisation and decoder."""
 
-    def __init__(self, record: dict, device: str | torch.device = "cpu", decoder: Decoder | None = None):
-        try:
-            self.vocab = Vocabulary.from_dict(record["vocab"])
-            self.text_settings = from_dict(TextSettings, record["text"], "checkpoint text")
-            self.feature_settings = from_dict(FeatureSettings, record["features"]["settings"], "checkpoint features")
-            self.normalizer = Normalizer.from_dict(record["features"]["normalizer"])
-            m = record["model"]
-            self.model = AcousticModel(m["n_inputs"], m["vocab_size"], from_dict(ModelSettings, m["settings"], "checkpoint model"))
-            self.model.load_state_dict(m["state"])
-        except (KeyError, TypeError, RuntimeError) as e:
-            raise CheckpointError(f"checkpoint is incomplete or inconsistent ({type(e).__name__}: {e})") from None
+    def __init__(self, record: ModelRecord, device: str | torch.device = "cpu",
+                 decoding: DecodingSettings | None = None, model: AcousticModel | None = None,
+                 base: Path | None = None):
+        """`decoding`: instead of the record's settings. `model`: a live model to use instead of
+        building one from the record's weights (training's dev decoding). `base`: the folder
+        relative LM and lexicon paths are found in (the model file's)."""
+        self.record = record
         self.device = torch.device(device)
-        self.model.to(self.device).eval()
-        self.logmel = LogMel(self.feature_settings)
-        self.decoder = decoder or GreedyDecoder(self.vocab.blank)
+        self.model = model if model is not None else record.build_model(self.device)
+        self.logmel = LogMel(record.features)
+        self.decoding = decoding or record.decoding
+        self.decoder: Decoder = make_decoder(self.decoding, record, base or Path("."))
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "Recognizer":
-        return cls(checkpoint.load(path), device)
+    def load(cls, path: str | Path, device: str | torch.device = "cpu", **decoding) -> "Recognizer":
+        """From a model file; `decoding` keys override the record's decoding settings."""
+        record = model_record.load(path)
+        settings = replace(record.decoding, **decoding) if decoding else record.decoding
+        try:
+            settings.check()
+        except ConfigError as e:
+            raise ConfigError(f"{e} (for {path})") from None
+        return cls(record, device, settings, base=Path(path).parent)
+
+    # The parts, by name, for callers that need one of them.
+    @property
+    def vocab(self):
+        return self.record.vocab
+
+    @property
+    def text_settings(self):
+        return self.record.text
+
+    @property
+    def feature_settings(self):
+        return self.record.features
+
+    @property
+    def normalizer(self):
+        return self.record.normalizer
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds per model output frame (the feature hop times the subsampling)."""
+        return self.record.frame_seconds
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """(samples,) at the model's sample rate -> normalised (frames, n_mels)."""
         return self.normalizer(self.logmel(wave))
 
+    def utterance_features(self, utt: Utterance) -> torch.Tensor:
+        """Normalised (frames, n_mels) of a manifest utterance (its segment, or the whole file)."""
+        return self.normalizer(utterance_features(utt, self.logmel))
+
+    @torch.no_grad()
+    def posteriors(self, features: Sequence[torch.Tensor], max_frames: int = 60000
+                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+        """Batches of (input indices, log_probs (B, T', V), output lengths (B,)) for normalised
+        (frames, n_mels) features, batched by length; the model is in eval mode meanwhile."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            lengths = [f.shape[0] for f in features]
+            for idx in frame_batches(lengths, max_frames=max_frames, max_batch=64):
+                batch = collate([features[i] for i in idx], [[] for _ in idx], [str(i) for i in idx])
+                log_probs, out_lengths = self.model(batch.features.to(self.device), batch.feature_lengths)
+                yield idx, log_probs, out_lengths
+        finally:
+            self.model.train(was_training)
+
+    def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Result]:
+        """Results of one batch of log-probabilities (B, T', V) with lengths (B,)."""
+        return [self.result(n_best) for n_best in self.decoder(log_probs, lengths)]
+
+    def recognize(self, features: Sequence[torch.Tensor]) -> list[Result]:
+        """Results of normalised feature tensors, in input order."""
+        results: list[Result | None] = [None] * len(features)
+        for idx, log_probs, lengths in self.posteriors(features):
+            for i, result in zip(idx, self.decode(log_probs, lengths)):
+                results[i] = result
+        return results  # type: ignore[return-value]
+
     def decode_features(self, features: Sequence[torch.Tensor]) -> list[str]:
         """Texts of normalised (frames, n_mels) feature tensors, in input order."""
-        return decode_features(self.model, self.decoder, self.vocab, features, self.device)
+        return [r.text for r in self.recognize(features)]
+
+    def result(self, n_best: list[Hypothesis]) -> Result:
+        best = n_best[0] if n_best else Hypothesis([], [], float("-inf"))
+        words = self.words(best)
+        text = " ".join(w.word for w in words) if best.words else self.vocab.decode(best.tokens)
+        return Result(text, words, best, list(n_best))
+
+    def words(self, hyp: Hypothesis) -> list[Word]:
+        """The words of a hypothesis with start and end times: a word starts at its first token's
+        frame and ends one frame after its last (CTC emits a token on a spike of one frame)."""
+        spans: list[list] = []  # [token ids, first frame, last frame]
+        new_word = True
+        for token, frame in zip(hyp.tokens, hyp.frames):
+            if self.vocab.is_separator(token):
+                new_word = True
+            elif new_word or self.vocab.starts_word(token):
+                spans.append([[token], frame, frame])
+                new_word = False
+            else:
+                spans[-1][0].append(token)
+                spans[-1][2] = frame
+        texts = hyp.words if len(hyp.words) == len(spans) else [self.vocab.decode(ids) for ids, _, _ in spans]
+        step = self.frame_seconds
+        return [Word(text, first * step, (last + 1) * step) for text, (_, first, last) in zip(texts, spans)]
 
 
-@torch.no_grad()
-def decode_features(
-    model: AcousticModel, decoder: Decoder, vocab: Vocabulary,
-    features: Sequence[torch.Tensor], device: torch.device, max_frames: int = 60000,
-) -> list[str]:
-    """Texts of normalised feature tensors, batched by length, in input order."""
-    was_training = model.training
-    model.eval()
-    texts: list[str] = [""] * len(features)
-    lengths = [f.shape[0] for f in features]
-    for idx in frame_batches(lengths, max_frames=max_frames, max_batch=64):
-        batch = collate([features[i] for i in idx], [[] for _ in idx], [str(i) for i in idx])
-        log_probs, out_lengths = model(batch.features.to(device), batch.feature_lengths)
-        for i, n_best in zip(idx, decoder(log_probs, out_lengths)):
-            texts[i] = vocab.decode(n_best[0].tokens)
-    model.train(was_training)
-    return texts
+def make_decoder(settings: DecodingSettings, record: ModelRecord, base: Path) -> Decoder:
+    """The decoder the settings ask for, built once (an LM is loaded here, not per batch)."""
+    if settings.decoder == "greedy":
+        return GreedyDecoder(record.vocab.blank)
+    raise ConfigError(f"decoding.decoder {settings.decoder!r} is not available in this version (use greedy)")

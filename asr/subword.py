@@ -67,6 +67,20 @@ class SubwordVocabulary(Vocabulary):
             spelt = {w: _merge(s, best) for w, s in spelt.items()}
         return cls(tokens, merges)
 
+    @property
+    def separator(self) -> str | None:
+        return None
+
+    @property
+    def word_start(self) -> str | None:
+        return WORD_START
+
+    def is_separator(self, token: int) -> bool:
+        return False
+
+    def starts_word(self, token: int) -> bool:
+        return self.tokens[token].startswith(WORD_START)
+
     def unknown(self, text: str) -> set[str]:
         return {c for c in text if c != " " and c not in self._chars}
 

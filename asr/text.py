@@ -120,6 +120,24 @@ class Vocabulary:
     def has_separator(self) -> bool:
         return SEPARATOR in self._ids
 
+    @property
+    def separator(self) -> str | None:
+        """The word-separator token, if words are separated by one."""
+        return SEPARATOR if self.has_separator else None
+
+    @property
+    def word_start(self) -> str | None:
+        """The mark glued to the first token of each word (subword units), if any."""
+        return None
+
+    def is_separator(self, token: int) -> bool:
+        return self.tokens[token] == SEPARATOR
+
+    def starts_word(self, token: int) -> bool:
+        """Whether token id `token` begins a word by itself: without a separator (Mandarin)
+        every character is a word; with one, words begin after a separator."""
+        return not self.has_separator
+
     def unknown(self, text: str) -> set[str]:
         """Characters of `text` the vocabulary cannot encode."""
         return {c for c in text if c != " " and c not in self._ids} | (

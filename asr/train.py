@@ -25,18 +25,21 @@ import torch
 import torch.nn.functional as F
 
 from asr import checkpoint, lock, manifest
+from asr import record as model_record
 from asr import resume as resume_from
 from asr.augment import WaveAugment
 from asr.check import DESCRIPTIONS, trainable
 from asr.config import Settings, to_dict
-from asr.data import Batch, TrainDataset, collate, collate_items, compute_features, frame_batches
-from asr.decoding import GreedyDecoder
+from asr.data import Batch, TrainDataset, collate_items, compute_features, frame_batches, pad_targets
+from asr.decoding import DecodingSettings
 from asr.distributed import Distributed
 from asr.errors import AsrError, ConfigError
 from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.metrics import error_rates, headline_metric
 from asr.model import AcousticModel
 from asr.progress import Reporter
+from asr.recognizer import Recognizer
+from asr.record import ModelRecord
 from asr.schedule import Schedule
 from asr.selection import choose_average, selection_key
 from asr.text import build_vocabulary, normalize
@@ -199,7 +202,7 @@ class Trainer:
         """Loss of one batch, its gradients added to the parameters' (scaled for accumulation)."""
         with torch.autocast(self.device.type, dtype=self.precision, enabled=self.precision != torch.float32):
             log_probs, out_lengths = self.net(batch.features.to(self.device, non_blocking=True), batch.feature_lengths)
-        loss = _ctc(log_probs, out_lengths, batch, self.device)
+        loss = _ctc(log_probs, out_lengths, batch.targets, batch.target_lengths, self.device)
         self.scaler.scale(loss / self.ts.accumulate).backward()
         run = self.state["running"]
         value = loss.item()
@@ -276,40 +279,40 @@ class Trainer:
             checkpoint.save(self.out_dir / "checkpoints" / f"epoch-{st['epoch'] - 1:03d}.pt", payload)
             checkpoint.prune(self.out_dir / "checkpoints", "epoch-", max(ts.keep, ts.average))
             if best:
-                checkpoint.save(self.out_dir / "model.pt", payload)
+                model_record.save(self.out_dir / "model.pt", self._record({"metrics": metrics, "selection": self.selection,
+                                                                             "model": f"epoch {st['epoch'] - 1}"}))
         if stop:
             self.reporter.log(f"early stop: dev {self.selection.upper()} has not improved for {ts.early_stop} epochs")
         return stop
 
     @torch.no_grad()
     def _validate(self) -> tuple:
-        """Greedy-decoding error rates and mean CTC loss on the dev split."""
-        self.model.eval()
-        decoder = GreedyDecoder(self.vocab.blank)
+        """Error rates (greedy decoding, through the Recognizer as `asr evaluate` decodes) and the
+        mean CTC loss on the dev split."""
+        rec = Recognizer(self._record({}), self.device, DecodingSettings(), model=self.model)
         hyps: list[str] = [""] * len(self.dev_features)
         total = 0.0
-        for idx in frame_batches([f.shape[0] for f in self.dev_features], max_frames=60000, max_batch=64):
-            batch = collate([self.dev_features[i] for i in idx], [self.dev_targets[i] for i in idx], [str(i) for i in idx])
-            log_probs, out_lengths = self.model(batch.features.to(self.device), batch.feature_lengths)
-            total += _ctc(log_probs, out_lengths, batch, self.device).item() * len(idx)
-            for i, n_best in zip(idx, decoder(log_probs, out_lengths)):
-                hyps[i] = self.vocab.decode(n_best[0].tokens)
-        self.model.train()
+        for idx, log_probs, out_lengths in rec.posteriors(self.dev_features):
+            targets, target_lengths = pad_targets([self.dev_targets[i] for i in idx])
+            total += _ctc(log_probs, out_lengths, targets, target_lengths, self.device).item() * len(idx)
+            for i, result in zip(idx, rec.decode(log_probs, out_lengths)):
+                hyps[i] = result.text
         return error_rates(self.dev_texts, hyps), round(total / max(len(hyps), 1), 4)
 
     # ---- checkpoints ----------------------------------------------------------------------
-    def _payload(self, metrics: dict) -> dict:
+    def _record(self, info: dict) -> ModelRecord:
+        """What model.pt holds: the model as it is now (weights not copied), with `info`."""
         s = self.settings
-        return {
-            "settings": to_dict(s), "vocab": self.vocab.to_dict(), "text": to_dict(s.text),
-            "features": {"settings": to_dict(s.features), "normalizer": self.normalizer.to_dict()},
-            "model": {"n_inputs": s.features.n_mels, "vocab_size": len(self.vocab),
-                      "settings": to_dict(s.model), "state": self.model.state_dict()},
-            "train": {**{k: v for k, v in self.state.items()}, "metrics": metrics,
-                      "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
-                      "scaler": self.scaler.state_dict(), "rng": torch.get_rng_state(),
-                      "world_size": self.dist.world_size, "selection": self.selection},
-        }
+        return ModelRecord(s.text, s.features, s.model, self.vocab, self.normalizer, self.model.state_dict(),
+                           info={"settings": to_dict(s), **info})
+
+    def _payload(self, metrics: dict) -> dict:
+        """A training checkpoint: the model record and the state to resume from."""
+        return {**self._record({"metrics": metrics, "selection": self.selection}).to_dict(),
+                "train": {**{k: v for k, v in self.state.items()}, "metrics": metrics,
+                          "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                          "scaler": self.scaler.state_dict(), "rng": torch.get_rng_state(),
+                          "world_size": self.dist.world_size, "selection": self.selection}}
 
     def _save_step_checkpoint(self) -> None:
         if self.dist.is_main:
@@ -345,8 +348,9 @@ class Trainer:
             return None
         epochs, record = chosen
         st["best"] = selection_key(record, self.selection)
-        checkpoint.save(self.out_dir / "model.pt", self._payload(
-            {"event": "average", "epochs": epochs, **record, "selection": self.selection}))
+        model_record.save(self.out_dir / "model.pt", self._record({
+            "metrics": {"event": "average", "epochs": epochs, **record}, "selection": self.selection,
+            "model": f"average of epochs {epochs[0]}-{epochs[-1]}"}))
         return f"average of epochs {epochs[0]}-{epochs[-1]}"
 
     def _validate_weights(self, state: dict) -> dict:
@@ -409,9 +413,11 @@ def loader_workers(requested: int, device: torch.device) -> int:
 
 
 
-def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, batch: Batch, device: torch.device) -> torch.Tensor:
-    """Mean CTC loss of a batch; CTC sums over every alignment of each target."""
-    return F.ctc_loss(log_probs.float().transpose(0, 1), batch.targets.to(device), out_lengths, batch.target_lengths,
+def _ctc(log_probs: torch.Tensor, out_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor,
+         device: torch.device) -> torch.Tensor:
+    """Mean CTC loss of a batch: log_probs (B, T', V), padded targets (B, S), lengths (B,) each;
+    CTC sums over every alignment of each target."""
+    return F.ctc_loss(log_probs.float().transpose(0, 1), targets.to(device), out_lengths, target_lengths,
                       blank=0, reduction="mean", zero_infinity=True)
 
 

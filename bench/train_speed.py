@@ -62,7 +62,7 @@ def corpus(work: Path, n: int, log) -> tuple[Path, str, list[str]]:
 def step(model, optimizer, batch, device, precision, clip) -> None:
     with torch.autocast(device.type, dtype=precision, enabled=precision != torch.float32):
         log_probs, lengths = model(batch.features.to(device), batch.feature_lengths)
-    loss = _ctc(log_probs, lengths, batch, device)
+    loss = _ctc(log_probs, lengths, batch.targets, batch.target_lengths, device)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), clip)

@@ -240,7 +240,7 @@ def test_bad_checkpoint_is_one_error_naming_the_file(model, tiny_digits, tmp_pat
     target = wav if command == "transcribe" else tiny_digits / "test.jsonl"
     result = invoke(command, target, "--model", path, *(["-q"] if command != "transcribe" else []))
     assert_error(result, 1, path.name, CHECKPOINT_CASES[kind])
-    for internal in ("Weights only load failed", "KeyError", "PytorchStreamReader", "(it reads version 1)" if kind == "version-string" else "\0"):
+    for internal in ("Weights only load failed", "KeyError", "PytorchStreamReader", "(it reads versions" if kind == "version-string" else "\0"):
         assert internal not in result.message
 
 

@@ -94,7 +94,7 @@ def test_an_average_worse_than_the_best_epoch_is_not_kept(tiny_digits, tmp_path,
     best = _weights(tmp_path / "checkpoints" / "epoch-003.pt")
     final = _weights(tmp_path / "model.pt")
     assert all(torch.equal(final[k], best[k]) for k in best)
-    assert checkpoint.load(tmp_path / "model.pt")["train"]["metrics"]["event"] == "epoch"
+    assert checkpoint.load(tmp_path / "model.pt")["info"]["metrics"]["event"] == "epoch"
     assert result.model == "epoch 3" and result.best_dev_wer == 0.4 and result.best_dev_cer == 0.3
     assert "model.pt: the best epoch (3, dev WER 40.0 %): the average of epochs 2-3 scored 45.0 %" in log.lines
 
@@ -107,7 +107,7 @@ def test_an_average_at_least_as_good_as_the_best_epoch_is_kept(tiny_digits, tmp_
     assert [p.name for p in paths] == ["epoch-002.pt", "epoch-003.pt"]
     mean, final = checkpoint.average_weights(paths), _weights(tmp_path / "model.pt")
     assert all(torch.equal(final[k], mean[k]) for k in mean)
-    metrics = checkpoint.load(tmp_path / "model.pt")["train"]["metrics"]
+    metrics = checkpoint.load(tmp_path / "model.pt")["info"]["metrics"]
     assert metrics["event"] == "average" and metrics["epochs"] == [2, 3]
     assert result.model == "average of epochs 2-3" and result.best_dev_wer == 0.3
     assert any(line.startswith("model.pt: the average of epochs 2-3 (dev WER 30.0 %)") for line in log.lines)
