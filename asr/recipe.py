@@ -21,6 +21,7 @@ from asr import checkpoint, config, corpora
 from asr.errors import ConfigError, UsageError
 from asr.evaluate import EvalReport, evaluate
 from asr.progress import Reporter
+from asr.runtime import resolve_device
 from asr.train import train
 
 
@@ -66,8 +67,9 @@ def available(root: Path) -> list[str]:
 
 
 def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: list[str] = (),
-        reporter: Reporter | None = None, device: str = "cpu") -> RecipeResult:
-    """Run the stages of recipe `name`; see the module docstring."""
+        reporter: Reporter | None = None) -> RecipeResult:
+    """Run the stages of recipe `name`; see the module docstring. The test set is decoded on
+    the device the settings train on (`train.device`)."""
     reporter = reporter or Reporter()
     folder = find(name, root)
     prep = load_prep(folder / "prep.yaml")
@@ -90,7 +92,7 @@ def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: l
         write_result(done, result)
 
     reporter.log("stage 3 evaluate: test set")
-    report = evaluate(data_dir / "test.jsonl", exp_dir / "model.pt", device, reporter)
+    report = evaluate(data_dir / "test.jsonl", exp_dir / "model.pt", resolve_device(settings.train.device), reporter)
     return RecipeResult(data_dir, exp_dir / "model.pt", report, data_dir / "test.jsonl")
 
 

@@ -41,3 +41,27 @@ def require_torchaudio() -> None:
             f"torchaudio {v['torchaudio']} cannot load with torch {v['torch']} ({reason[:200]}); torch and "
             f"torchaudio must be a matched pair: pip install 'torch=={PAIR[0]}' 'torchaudio=={PAIR[1]}'"
         ) from None
+
+
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+
+
+def resolve_device(name: str):
+    """The torch.device for a `--device` value: auto (a GPU when there is one), cpu, cuda, cuda:N.
+    A malformed name is a UsageError; a GPU asked for where there is none, an AsrError."""
+    import re
+
+    import torch
+
+    from asr.errors import UsageError
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise UsageError(f"--device must be {DEVICE_NAMES}, not {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(name.partition(":")[2] or 0)
+        if index >= count:
+            raise AsrError(f"--device {name}: this machine has {count or 'no'} CUDA GPU(s) torch can use "
+                           "(use --device cpu, or auto)")
+    return torch.device(name)

@@ -19,11 +19,13 @@ from rich.table import Table
 
 import asr
 from asr.errors import AsrError, ConfigError, UsageError
+from asr.runtime import resolve_device
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 err = Console(stderr=True, soft_wrap=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.")]
+Device = Annotated[str, typer.Option(help="Where the model runs: auto (a GPU when there is one), cpu, cuda, cuda:N.")]
 Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint (default: $ASR_MODEL, else the newest exp/*/model.pt).")]
 
 
@@ -136,6 +138,7 @@ def train(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Experiment folder [default: exp/<name of DATA>].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in OUT/checkpoints.")] = False,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N [default: the settings' train.device].")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Train a CTC model; writes OUT/model.pt (best by dev WER) and OUT/metrics.jsonl.
@@ -149,7 +152,7 @@ def train(
     from asr.train import train as run_train
     dist = Distributed(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
     with _errors():
-        settings = cfg.load(config, set_ or [])
+        settings = cfg.load(config, (set_ or []) + ([f"train.device={device}"] if device else []))
         out = out or Path("exp") / data.resolve().name
         result = run_train(data, settings, out, _reporter(quiet or not dist.is_main), resume=resume, dist=dist)
         if dist.is_main:
@@ -164,6 +167,7 @@ def evaluate(
     model: Model = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Per-utterance results file [default: eval-<folder>-<manifest>-<hash>.jsonl beside the model].")] = None,
+    device: Device = "auto",
     quiet: Quiet = False,
 ) -> None:
     """Word and character error rates of a model on a manifest.
@@ -172,7 +176,7 @@ def evaluate(
     """
     from asr.evaluate import evaluate as run_eval
     with _errors():
-        report = run_eval(manifest, _model(model), reporter=_reporter(quiet), results_path=out)
+        report = run_eval(manifest, _model(model), resolve_device(device), reporter=_reporter(quiet), results_path=out)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:
@@ -194,6 +198,7 @@ def _print_report(report) -> None:
 def transcribe(
     audio: Annotated[list[Path], typer.Argument(help="Audio files.", exists=True, dir_okay=False)],
     model: Model = None,
+    device: Device = "auto",
 ) -> None:
     """Print the transcript of each audio file (`path<TAB>text` for several).
 
@@ -201,7 +206,7 @@ def transcribe(
     """
     from asr.transcribe import transcribe as run_transcribe
     with _errors():
-        texts = run_transcribe(audio, _model(model))
+        texts = run_transcribe(audio, _model(model), resolve_device(device))
     for path, text in zip(audio, texts):
         typer.echo(f"{path}\t{text}" if len(audio) > 1 else text)
 
@@ -211,6 +216,7 @@ def run(
     recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno, an4, fsdd, librispeech100 (the folders of recipes/).")],
     src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N [default: the recipe's train.device].")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Run a recipe: prep -> train -> evaluate on test (finished stages are skipped).
@@ -219,7 +225,8 @@ def run(
     """
     from asr.recipe import run as run_recipe
     with _errors():
-        result = run_recipe(recipe, Path("."), src, set_ or [], _reporter(quiet))
+        result = run_recipe(recipe, Path("."), src, (set_ or []) + ([f"train.device={device}"] if device else []),
+                            _reporter(quiet))
     _print_report(result.report)
     err.print(f"transcribe with: asr transcribe --model {result.model_path} FILE.wav", markup=False)
 

@@ -46,6 +46,13 @@ CASES = [
     ("train setting out of range", ["train", "{data}", "--set", "train.accumulate=0", "--out", "{out}"], 1, ["train.accumulate"]),
     ("train --set not key=value", ["train", "{data}", "--set", "epochs", "--out", "{out}"], 1, ["key=value"]),
     ("run setting out of range", ["run", "digits", "--set", "train.epochs=-1"], 1, ["train.epochs"]),
+    ("evaluate malformed --device", ["evaluate", "{manifest}", "--model", "{garbage}", "--device", "tpu"], 2,
+     ["--device must be auto, cpu, cuda or cuda:N, not 'tpu'"]),
+    ("transcribe malformed --device", ["transcribe", "{wav}", "--model", "{garbage}", "--device", "gpu0"], 2,
+     ["--device must be"]),
+    ("transcribe absent GPU", ["transcribe", "{wav}", "--model", "{garbage}", "--device", "cuda:63"], 1,
+     ["--device cuda:63", "CUDA GPU(s)", "use --device cpu"]),
+    ("train malformed --device", ["train", "{data}", "--device", "tpu", "--out", "{out}"], 1, ["train.device must be"]),
 ]
 
 
