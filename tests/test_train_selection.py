@@ -41,14 +41,15 @@ def _epochs(folder: Path) -> list[dict]:
     return [r for r in map(json.loads, (folder / "metrics.jsonl").read_text().splitlines()) if r["event"] == "epoch"]
 
 
-def _dev_scores(monkeypatch, scores: list[tuple[float, float]]) -> list:
-    """Make each validation (epoch ends, then the average) score the next (WER, CER) of `scores`."""
+def _dev_scores(monkeypatch, scores: list[tuple]) -> list:
+    """Make each validation (epoch ends, then the average) score the next (WER, CER[, loss]) of
+    `scores` (loss 1.0 when not given)."""
     calls = []
 
     def validate(self):
-        wer, cer = scores[len(calls)]
+        wer, cer, loss = (*scores[len(calls)], 1.0)[:3]
         calls.append((wer, cer))
-        return ErrorRates(wer, cer, 0, 0, 0, 1, 1), 1.0
+        return ErrorRates(wer, cer, 0, 0, 0, 1, 1), loss
 
     monkeypatch.setattr(train_module.Trainer, "_validate", validate)
     return calls
@@ -87,7 +88,7 @@ def test_the_plateau_and_the_key_follow_the_selection_metric():
 # ---- the decision inside training ----------------------------------------------------------------
 
 def test_an_average_worse_than_the_best_epoch_is_not_kept(tiny_digits, tmp_path, monkeypatch):
-    calls = _dev_scores(monkeypatch, [(1.0, 1.0), (0.5, 0.4), (0.4, 0.3), (0.45, 0.35)])
+    calls = _dev_scores(monkeypatch, [(1.0, 1.0), (0.5, 0.4), (0.4, 0.3), (0.45, 0.35, 1.2)])
     log = Log()
     result = train(tiny_digits, _settings("train.epochs=3", "train.average=2", "train.keep=1"), tmp_path, log)
     assert len(calls) == 4  # three epochs, then the average of epochs 2-3
@@ -96,7 +97,19 @@ def test_an_average_worse_than_the_best_epoch_is_not_kept(tiny_digits, tmp_path,
     assert all(torch.equal(final[k], best[k]) for k in best)
     assert checkpoint.load(tmp_path / "model.pt")["info"]["metrics"]["event"] == "epoch"
     assert result.model == "epoch 3" and result.best_dev_wer == 0.4 and result.best_dev_cer == 0.3
-    assert "model.pt: the best epoch (3, dev WER 40.0 %): the average of epochs 2-3 scored 45.0 %" in log.lines
+    assert ("model.pt: the best epoch (3, dev WER 40.0 %, loss 1.0000): the average of epochs 2-3 scored worse on "
+            "both (dev WER 45.0 %, loss 1.2000)") in log.lines
+
+
+def test_an_average_with_a_lower_dev_loss_is_kept_though_its_rate_is_a_little_worse(tiny_digits, tmp_path,
+                                                                                      monkeypatch):
+    # AN4's case: a small dev set's WER moves by a word; the loss over every frame is steadier.
+    _dev_scores(monkeypatch, [(1.0, 1.0, 2.0), (0.5, 0.4, 1.0), (0.26, 0.15, 0.56), (0.27, 0.14, 0.53)])
+    log = Log()
+    result = train(tiny_digits, _settings("train.epochs=3", "train.average=2", "train.keep=1"), tmp_path, log)
+    assert result.model == "average of epochs 2-3" and result.best_dev_wer == 0.27
+    assert ("model.pt: the average of epochs 2-3 (dev WER 27.0 %, loss 0.5300): the best single epoch (3) scored "
+            "26.0 %, loss 0.5600") in log.lines
 
 
 def test_an_average_at_least_as_good_as_the_best_epoch_is_kept(tiny_digits, tmp_path, monkeypatch):
@@ -110,7 +123,7 @@ def test_an_average_at_least_as_good_as_the_best_epoch_is_kept(tiny_digits, tmp_
     metrics = checkpoint.load(tmp_path / "model.pt")["info"]["metrics"]
     assert metrics["event"] == "average" and metrics["epochs"] == [2, 3]
     assert result.model == "average of epochs 2-3" and result.best_dev_wer == 0.3
-    assert any(line.startswith("model.pt: the average of epochs 2-3 (dev WER 30.0 %)") for line in log.lines)
+    assert any(line.startswith("model.pt: the average of epochs 2-3 (dev WER 30.0 %, loss 1.0000)") for line in log.lines)
 
 
 def test_epochs_on_the_plateau_are_not_averaged(tiny_digits, tmp_path, monkeypatch):
