@@ -7,7 +7,7 @@ from typing import Sequence
 
 from asr import audio
 from asr.errors import AsrError
-from asr.recognizer import Recognizer
+from asr.recognizer import Recognizer, Result
 
 
 def find_model(root: str | Path = ".") -> Path:
@@ -21,9 +21,10 @@ def find_model(root: str | Path = ".") -> Path:
     return found[-1]
 
 
-def transcribe(paths: Sequence[str | Path], model_path: str | Path, device: str = "cpu") -> list[str]:
-    """One text per audio file, in order."""
-    rec = Recognizer.load(model_path, device)
+def transcribe(paths: Sequence[str | Path], model_path: str | Path, device: str = "cpu", **decoding) -> list[Result]:
+    """One Result (text, words with start/end seconds, hypotheses) per audio file, in order;
+    `decoding` keys override the model's decoding settings."""
+    rec = Recognizer.load(model_path, device, **decoding)
     rate = rec.feature_settings.sample_rate
     feats = [rec.features(audio.load(p, rate)) for p in paths]
-    return rec.decode_features(feats)
+    return rec.recognize(feats)

@@ -198,6 +198,7 @@ def _print_report(report) -> None:
 def transcribe(
     audio: Annotated[list[Path], typer.Argument(help="Audio files.", exists=True, dir_okay=False)],
     model: Model = None,
+    timestamps: Annotated[bool, typer.Option("--timestamps", help="One JSON object per file: text and each word's start and end (seconds).")] = False,
     device: Device = "auto",
 ) -> None:
     """Print the transcript of each audio file (`path<TAB>text` for several).
@@ -206,9 +207,13 @@ def transcribe(
     """
     from asr.transcribe import transcribe as run_transcribe
     with _errors():
-        texts = run_transcribe(audio, _model(model), resolve_device(device))
-    for path, text in zip(audio, texts):
-        typer.echo(f"{path}\t{text}" if len(audio) > 1 else text)
+        results = run_transcribe(audio, _model(model), resolve_device(device))
+    for path, result in zip(audio, results):
+        if timestamps:
+            typer.echo(json.dumps({"audio": str(path), "text": result.text,
+                                   "words": [w.to_dict() for w in result.words]}, ensure_ascii=False))
+        else:
+            typer.echo(f"{path}\t{result.text}" if len(audio) > 1 else result.text)
 
 
 @app.command()

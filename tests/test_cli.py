@@ -219,3 +219,13 @@ def test_end_to_end_prep_train_evaluate_transcribe(runner, tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1 and "\t" not in result.stdout
     assert result.stdout == hyps["test-00000"] + "\n"
+
+    result = runner.invoke(app, ["transcribe", "--model", "EXP/model.pt", "--timestamps", *wavs])
+    assert result.exit_code == 0, result.output
+    for line, path in zip(result.stdout.splitlines(), wavs):
+        found = json.loads(line)
+        assert found["audio"] == path and found["text"] == hyps[Path(path).stem]
+        assert " ".join(w["word"] for w in found["words"]) == found["text"]
+        duration = sf.info(path).duration
+        assert all(0 <= w["start"] < w["end"] <= duration + 0.03 for w in found["words"])
+        assert [w["start"] for w in found["words"]] == sorted(w["start"] for w in found["words"])
