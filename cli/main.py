@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,15 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 import asr
-from asr.errors import AsrError, ConfigError, UsageError
+from asr.errors import AsrError, ConfigError
 from asr.runtime import resolve_device
+from asr_cli.common import Device, Model, Quiet, err, errors, model_path, reporter
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
-err = Console(stderr=True, soft_wrap=True)
-
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.")]
-Device = Annotated[str, typer.Option(help="Where the model runs: auto (a GPU when there is one), cpu, cuda, cuda:N.")]
-Model = Annotated[Optional[Path], typer.Option("--model", "-m", help="Checkpoint (default: $ASR_MODEL, else the newest exp/*/model.pt).")]
 
 
 def _version(value: bool) -> None:
@@ -46,52 +40,6 @@ def main(version: Annotated[bool, typer.Option("--version", callback=_version, i
     except AsrError as e:
         err.print(f"error: {e}", markup=False, highlight=False)
         raise typer.Exit(1)
-
-
-@contextmanager
-def _errors():
-    """Library errors become `error: ...` on stderr with exit status 1 (130 if interrupted)."""
-    from asr.train import TrainingInterrupted
-
-    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: save, then exit 130
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    except TrainingInterrupted as e:
-        err.print(f"interrupted: {e}", markup=False)
-        raise typer.Exit(130)
-    except UsageError as e:
-        err.print(f"error: {e}", markup=False, highlight=False)
-        raise typer.Exit(2)
-    except AsrError as e:
-        err.print(f"error: {e}", markup=False, highlight=False)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _reporter(quiet: bool):
-    from asr.progress import Reporter
-    return Reporter(None if quiet else err)
-
-
-def _model(model: Optional[Path]) -> Path:
-    """--model, else $ASR_MODEL, else the newest exp/*/model.pt; a named file that is not there is a usage error."""
-    from asr.transcribe import find_model
-    if model is None and os.environ.get("ASR_MODEL"):
-        model = Path(os.environ["ASR_MODEL"])
-        if not model.is_file():
-            raise UsageError(f"ASR_MODEL={model}: no such model file (set it to a model.pt, or pass --model)")
-    if model is None:
-        return find_model(Path.cwd())
-    if not model.is_file():
-        raise UsageError(f"--model {model}: no such model file (train one with `asr train`, or pass the path of a model.pt)")
-    return model
 
 
 def _options(items: Optional[list[str]]) -> dict:
@@ -121,8 +69,8 @@ def prep(
     Example: asr prep yesno data/yesno --src ../shared/data/yesno/waves_yesno
     """
     from asr import corpora
-    log = _reporter(quiet).log
-    with _errors():
+    log = reporter(quiet).log
+    with errors():
         if download:
             from asr.download import fetch
             src = fetch(corpus, src or Path("downloads"), subsets.split(",") if subsets else None, base_url=mirror, log=log)
@@ -151,10 +99,10 @@ def train(
     from asr.recipe import write_result
     from asr.train import train as run_train
     dist = Distributed(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0)))
-    with _errors():
+    with errors():
         settings = cfg.load(config, (set_ or []) + ([f"train.device={device}"] if device else []))
         out = out or Path("exp") / data.resolve().name
-        result = run_train(data, settings, out, _reporter(quiet or not dist.is_main), resume=resume, dist=dist)
+        result = run_train(data, settings, out, reporter(quiet or not dist.is_main), resume=resume, dist=dist)
         if dist.is_main:
             write_result(out / "result.json", result)
     if dist.is_main:
@@ -175,8 +123,8 @@ def evaluate(
     Example: asr evaluate data/digits/test.jsonl --json
     """
     from asr.evaluate import evaluate as run_eval
-    with _errors():
-        report = run_eval(manifest, _model(model), resolve_device(device), reporter=_reporter(quiet), results_path=out)
+    with errors():
+        report = run_eval(manifest, model_path(model), resolve_device(device), reporter=reporter(quiet), results_path=out)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:
@@ -206,8 +154,8 @@ def transcribe(
     Example: asr transcribe recording.wav
     """
     from asr.transcribe import transcribe as run_transcribe
-    with _errors():
-        results = run_transcribe(audio, _model(model), resolve_device(device))
+    with errors():
+        results = run_transcribe(audio, model_path(model), resolve_device(device))
     for path, result in zip(audio, results):
         if timestamps:
             typer.echo(json.dumps({"audio": str(path), "text": result.text,
@@ -229,9 +177,9 @@ def run(
     Example: asr run digits
     """
     from asr.recipe import run as run_recipe
-    with _errors():
+    with errors():
         result = run_recipe(recipe, Path("."), src, (set_ or []) + ([f"train.device={device}"] if device else []),
-                            _reporter(quiet))
+                            reporter(quiet))
     _print_report(result.report)
     err.print(f"transcribe with: asr transcribe --model {result.model_path} FILE.wav", markup=False)
 
@@ -254,10 +202,10 @@ def check(
     if model is not None and (config is not None or set_):
         raise typer.BadParameter("--model brings its own settings: leave out --config and --set", param_hint="--model")
     targets = _fix_targets(manifests, fix)
-    with _errors():
+    with errors():
         if model is not None:
-            model = _model(model)
-        report = check_files(manifests, model=model, config=config, overrides=set_ or [], reporter=_reporter(quiet))
+            model = model_path(model)
+        report = check_files(manifests, model=model, config=config, overrides=set_ or [], reporter=reporter(quiet))
         _write_fixed(report, targets, quiet)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -321,7 +269,7 @@ def stats(
     Example: asr stats data/an4/train.jsonl --json
     """
     from asr.stats import stats as run_stats
-    with _errors():
+    with errors():
         s = run_stats(manifest)
     if as_json:
         typer.echo(json.dumps(s, ensure_ascii=False))
