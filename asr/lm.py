@@ -117,7 +117,8 @@ def build(sentences: Iterable[Sequence[str]], order: int, prune: Sequence[int] =
           discount_fallback: Sequence[float] | None = None, log: Log = lambda s: None) -> NgramModel:
     """An interpolated modified Kneser-Ney model of `order` over `sentences`
     (each a sequence of units: non-empty strings without whitespace, never
-    <s>, </s> or <unk>, which the model adds itself).
+    <s>, </s> or <unk>, which the model adds itself). Orders 1..MAX_ORDER;
+    the decoder's KenLM loads orders 2..6 (it refuses a unigram model).
 
     prune: lmplz-style count thresholds, one per order from 1 (which must be
     0: unigrams are never pruned), non-decreasing; the last one applies to the
