@@ -76,14 +76,17 @@ class DecodingSettings:
     """How a model's log-probabilities become text, stored with the model (`asr lm tune`
     writes tuned values there) and overridden from the command line.
 
-    decoder: greedy | beam. beam_size: hypotheses kept per frame. lm: an n-gram LM (ARPA or
-    KenLM binary) and lexicon: a word -> tokens lexicon, both paths relative to the model
-    file's folder unless absolute ("" = none). lm_weight: the LM's weight; word_score: added
-    per word (against the LM's bias to short outputs). nbest: hypotheses returned.
+    decoder: greedy | beam. beam_size: hypotheses kept per frame; beam_threshold: how far
+    below the best a hypothesis may fall before it is dropped. lm: an n-gram LM (ARPA or KenLM
+    binary), word-level with a lexicon, token-level without; lexicon: words and their
+    spellings in the model's tokens (asr.lexicon); both paths relative to the model file's
+    folder unless absolute ("" = none). lm_weight: the LM's weight; word_score: added per word
+    (against the LM's bias to few words). nbest: hypotheses returned. See asr.beam.
     """
 
     decoder: str = "greedy"
     beam_size: int = 50
+    beam_threshold: float = 25.0
     lm: str = ""
     lexicon: str = ""
     lm_weight: float = 0.5
@@ -97,3 +100,8 @@ class DecodingSettings:
             raise ConfigError(f"decoding.beam_size and decoding.nbest must be >= 1, got {self.beam_size} and {self.nbest}")
         if self.nbest > self.beam_size:
             raise ConfigError(f"decoding.nbest ({self.nbest}) cannot exceed decoding.beam_size ({self.beam_size})")
+        if self.beam_threshold <= 0 or self.lm_weight < 0:
+            raise ConfigError(f"decoding.beam_threshold must be > 0 and decoding.lm_weight >= 0, got "
+                              f"{self.beam_threshold} and {self.lm_weight}")
+        if self.decoder == "greedy" and (self.lm or self.lexicon or self.nbest > 1):
+            raise ConfigError("an LM, a lexicon or nbest > 1 needs decoding.decoder=beam (--decoder beam)")

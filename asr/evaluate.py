@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr import manifest
 from asr.errors import AsrError, ManifestError
+from asr.config import to_dict
 from asr.metrics import ErrorRates, error_rates, headline_metric
 from asr.progress import Reporter
 from asr.recognizer import Recognizer
@@ -29,9 +30,11 @@ class EvalReport:
     hours: float
     results_path: Path
     metric: str = "wer"
+    decoding: dict = field(default_factory=dict)  # the decoding settings used
 
     def to_dict(self) -> dict:
-        return {**self.rates.to_dict(), "metric": self.metric, "hours": self.hours, "results": str(self.results_path)}
+        return {**self.rates.to_dict(), "metric": self.metric, "hours": self.hours, "results": str(self.results_path),
+                "decoding": self.decoding}
 
 
 def default_results_path(manifest_path: str | Path, model_path: str | Path) -> Path:
@@ -45,12 +48,14 @@ def default_results_path(manifest_path: str | Path, model_path: str | Path) -> P
 
 
 def evaluate(manifest_path: str | Path, model_path: str | Path, device: str = "cpu",
-             reporter: Reporter | None = None, results_path: str | Path | None = None) -> EvalReport:
+             reporter: Reporter | None = None, results_path: str | Path | None = None,
+             hotwords: dict[str, float] | None = None, **decoding) -> EvalReport:
     """Transcribe every utterance of the manifest and score against its text.
 
     Per-utterance references and hypotheses go to `results_path` (default:
-    `default_results_path`). An empty manifest is a ManifestError, and an
-    unreadable audio file an AudioError naming its manifest line.
+    `default_results_path`). `decoding` keys and `hotwords` override the model's decoding
+    settings (Recognizer.load). An empty manifest is a ManifestError, and an unreadable
+    audio file an AudioError naming its manifest line.
     """
     reporter = reporter or Reporter()
     manifest_path, model_path = Path(manifest_path), Path(model_path)
@@ -58,7 +63,7 @@ def evaluate(manifest_path: str | Path, model_path: str | Path, device: str = "c
     if not utts:
         raise ManifestError(f"{manifest_path}: no utterances to evaluate (the manifest is empty; "
                             "check the path or re-run `asr prep`)")
-    rec = Recognizer.load(model_path, device)
+    rec = Recognizer.load(model_path, device, hotwords=hotwords, **decoding)
     feats = []
     with reporter.progress("features", len(utts)) as advance:
         for u in utts:
@@ -77,4 +82,5 @@ def evaluate(manifest_path: str | Path, model_path: str | Path, device: str = "c
     except OSError as e:
         raise AsrError(f"{results}: cannot write the per-utterance results ({e.strerror}; "
                        "choose another path with --out)") from None
-    return EvalReport(rates, sum(u.duration for u in utts) / 3600, results, headline_metric(refs))
+    return EvalReport(rates, sum(u.duration for u in utts) / 3600, results, headline_metric(refs),
+                      {**to_dict(rec.decoding), **({"hotwords": len(hotwords)} if hotwords else {})})

@@ -42,12 +42,14 @@ class Word:
 
 @dataclass
 class Result:
-    """The text of one input, the best hypothesis it came from, and the n-best list."""
+    """The text of one input, its words with times, the best hypothesis it came from, and the
+    n-best list with the text of each (best first)."""
 
     text: str
     words: list[Word]
     best: Hypothesis
     nbest: list[Hypothesis] = field(default_factory=list)
+    nbest_texts: list[str] = field(default_factory=list)
 
 
 class Recognizer:
@@ -55,27 +57,32 @@ class Recognizer:
 
     def __init__(self, record: ModelRecord, device: str | torch.device = "cpu",
                  decoding: DecodingSettings | None = None, model: AcousticModel | None = None,
-                 base: Path | None = None):
+                 base: Path | None = None, hotwords: dict[str, float] | None = None):
         """`decoding`: instead of the record's settings. `model`: a live model to use instead of
         building one from the record's weights (training's dev decoding). `base`: the folder
-        relative LM and lexicon paths are found in (the model file's)."""
+        relative LM and lexicon paths are found in (the model file's). `hotwords`: {word or
+        phrase: boost} for beam search with a lexicon (asr.hotwords)."""
         self.record = record
         self.device = torch.device(device)
         self.model = model if model is not None else record.build_model(self.device)
         self.logmel = LogMel(record.features)
         self.decoding = decoding or record.decoding
-        self.decoder: Decoder = make_decoder(self.decoding, record, base or Path("."))
+        self.decoder: Decoder = make_decoder(self.decoding, record, base or Path("."), hotwords)
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "cpu", **decoding) -> "Recognizer":
-        """From a model file; `decoding` keys override the record's decoding settings."""
+    def load(cls, path: str | Path, device: str | torch.device = "cpu", hotwords: dict[str, float] | None = None,
+             **decoding) -> "Recognizer":
+        """From a model file; `decoding` keys override the record's decoding settings (paths given
+        here are taken as they are: make them absolute or relative to the working folder)."""
         record = model_record.load(path)
+        if decoding.get("decoder") == "greedy":  # the record's LM and lexicon are for its beam search
+            decoding = {"lm": "", "lexicon": "", "nbest": 1, **decoding}
         settings = replace(record.decoding, **decoding) if decoding else record.decoding
         try:
             settings.check()
         except ConfigError as e:
             raise ConfigError(f"{e} (for {path})") from None
-        return cls(record, device, settings, base=Path(path).parent)
+        return cls(record, device, settings, base=Path(path).parent, hotwords=hotwords)
 
     # The parts, by name, for callers that need one of them.
     @property
@@ -140,10 +147,16 @@ class Recognizer:
         return [r.text for r in self.recognize(features)]
 
     def result(self, n_best: list[Hypothesis]) -> Result:
+        """The Result of one input's n-best list (best first; empty: no text)."""
         best = n_best[0] if n_best else Hypothesis([], [], float("-inf"))
-        words = self.words(best)
-        text = " ".join(w.word for w in words) if best.words else self.vocab.decode(best.tokens)
-        return Result(text, words, best, list(n_best))
+        return Result(self.text(best), self.words(best), best, list(n_best), [self.text(h) for h in n_best])
+
+    def text(self, hyp: Hypothesis) -> str:
+        """A hypothesis's text: its words when the decoder knows them, else its tokens'."""
+        if not hyp.words:
+            return self.vocab.decode(hyp.tokens)
+        joiner = " " if self.vocab.separator or self.vocab.word_start else ""  # Mandarin: no spaces
+        return joiner.join(hyp.words)
 
     def words(self, hyp: Hypothesis) -> list[Word]:
         """The words of a hypothesis with start and end times: a word starts at its first token's
@@ -164,8 +177,22 @@ class Recognizer:
         return [Word(text, first * step, (last + 1) * step) for text, (_, first, last) in zip(texts, spans)]
 
 
-def make_decoder(settings: DecodingSettings, record: ModelRecord, base: Path) -> Decoder:
-    """The decoder the settings ask for, built once (an LM is loaded here, not per batch)."""
+def make_decoder(settings: DecodingSettings, record: ModelRecord, base: Path,
+                 hotwords: dict[str, float] | None = None) -> Decoder:
+    """The decoder the settings ask for, built once: an LM is loaded and a lexicon read here,
+    not per batch. `base`: the folder relative LM and lexicon paths are found in."""
     if settings.decoder == "greedy":
+        if hotwords:
+            raise ConfigError("hotwords need beam search (--decoder beam) with a lexicon (--lexicon)")
         return GreedyDecoder(record.vocab.blank)
-    raise ConfigError(f"decoding.decoder {settings.decoder!r} is not available in this version (use greedy)")
+    from asr.beam import BeamDecoder, BeamSettings
+
+    where = lambda p: (base / p) if p and not Path(p).is_absolute() else (Path(p) if p else None)  # noqa: E731
+    for name, path in (("LM", where(settings.lm)), ("lexicon", where(settings.lexicon))):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{path}: no such {name} file (build one with `asr lm build`)")
+    beam = BeamSettings(beam_size=settings.beam_size, beam_threshold=settings.beam_threshold,
+                        lm_weight=settings.lm_weight, word_score=settings.word_score, nbest=settings.nbest)
+    vocab = record.vocab
+    return BeamDecoder(vocab.tokens, vocab.blank, vocab.separator, vocab.word_start, beam, lm=where(settings.lm),
+                       lexicon=where(settings.lexicon), hotwords=hotwords, spell=vocab.spell)

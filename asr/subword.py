@@ -81,6 +81,10 @@ class SubwordVocabulary(Vocabulary):
     def starts_word(self, token: int) -> bool:
         return self.tokens[token].startswith(WORD_START)
 
+    def spell(self, word: str) -> list[str] | None:
+        """The pieces the learnt merges cut `word` into, or None when a character has no token."""
+        return self._pieces(word) if word and not self.unknown(word) and " " not in word else None
+
     def unknown(self, text: str) -> set[str]:
         return {c for c in text if c != " " and c not in self._chars}
 

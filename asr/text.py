@@ -138,6 +138,11 @@ class Vocabulary:
         every character is a word; with one, words begin after a separator."""
         return not self.has_separator
 
+    def spell(self, word: str) -> list[str] | None:
+        """The tokens of one word as this vocabulary writes it (a lexicon entry), or None when
+        a character of it has no token."""
+        return list(word) if word and not self.unknown(word) and " " not in word else None
+
     def unknown(self, text: str) -> set[str]:
         """Characters of `text` the vocabulary cannot encode."""
         return {c for c in text if c != " " and c not in self._ids} | (

@@ -64,3 +64,31 @@ def model_path(model: Optional[Path]) -> Path:
     if not model.is_file():
         raise UsageError(f"--model {model}: no such model file (train one with `asr train`, or pass the path of a model.pt)")
     return model
+
+
+# Decoding options shared by evaluate and transcribe (None: the model's own setting).
+Decoder = Annotated[Optional[str], typer.Option("--decoder", help="greedy or beam [default: the model's decoding settings, else greedy].")]
+Lm = Annotated[Optional[Path], typer.Option("--lm", help="An n-gram LM (ARPA or KenLM binary) for beam search: word-level with --lexicon, token-level without.")]
+Lexicon = Annotated[Optional[Path], typer.Option("--lexicon", help="Words and their spellings in the model's tokens (from `asr lm build`).")]
+BeamSize = Annotated[Optional[int], typer.Option("--beam-size", help="Hypotheses kept per frame [default: 50].")]
+LmWeight = Annotated[Optional[float], typer.Option("--lm-weight", help="The LM's weight [default: the model's, else 0.5].")]
+WordScore = Annotated[Optional[float], typer.Option("--word-score", help="Added per word [default: the model's, else 0].")]
+Nbest = Annotated[Optional[int], typer.Option("--nbest", help="Hypotheses to return per input (beam search).")]
+Hotword = Annotated[Optional[list[str]], typer.Option("--hotword", help="WORD[:BOOST] or 'A PHRASE[:BOOST]' to favour (repeatable; beam search with a lexicon).")]
+HotwordsFile = Annotated[Optional[Path], typer.Option("--hotwords", help="A file of hotwords, one WORD[:BOOST] per line.")]
+
+
+def decoding(decoder: Optional[str], lm: Optional[Path], lexicon: Optional[Path], beam_size: Optional[int],
+             lm_weight: Optional[float], word_score: Optional[float], nbest: Optional[int],
+             hotword: Optional[list[str]], hotwords: Optional[Path]) -> dict:
+    """The decoding options given on the command line, as Recognizer.load keywords. An LM or a
+    lexicon implies beam search; paths are made absolute (the model's own are relative to it)."""
+    from asr.hotwords import parse_hotwords, read_hotwords
+    given = {"lm": str(lm.resolve()) if lm else None, "lexicon": str(lexicon.resolve()) if lexicon else None,
+             "beam_size": beam_size, "lm_weight": lm_weight, "word_score": word_score, "nbest": nbest,
+             "decoder": decoder or ("beam" if lm or lexicon or hotword or hotwords or nbest else None)}
+    out = {k: v for k, v in given.items() if v is not None}
+    boosts = {**(read_hotwords(hotwords) if hotwords else {}), **parse_hotwords(hotword or [])}
+    if boosts:
+        out["hotwords"] = boosts
+    return out

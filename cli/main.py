@@ -18,9 +18,12 @@ from rich.table import Table
 import asr
 from asr.errors import AsrError, ConfigError
 from asr.runtime import resolve_device
-from asr_cli.common import Device, Model, Quiet, err, errors, model_path, reporter
+from asr_cli.lm import app as lm_app
+from asr_cli.common import (BeamSize, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
+                            Quiet, WordScore, decoding, err, errors, model_path, reporter)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
+app.add_typer(lm_app, name="lm")
 
 
 def _version(value: bool) -> None:
@@ -116,6 +119,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Per-utterance results file [default: eval-<folder>-<manifest>-<hash>.jsonl beside the model].")] = None,
     device: Device = "auto",
+    decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
+    lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
+    hotword: Hotword = None, hotwords: HotwordsFile = None,
     quiet: Quiet = False,
 ) -> None:
     """Word and character error rates of a model on a manifest.
@@ -124,7 +130,9 @@ def evaluate(
     """
     from asr.evaluate import evaluate as run_eval
     with errors():
-        report = run_eval(manifest, model_path(model), resolve_device(device), reporter=reporter(quiet), results_path=out)
+        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords)
+        report = run_eval(manifest, model_path(model), resolve_device(device), reporter=reporter(quiet),
+                          results_path=out, **options)
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
     else:
@@ -148,18 +156,27 @@ def transcribe(
     model: Model = None,
     timestamps: Annotated[bool, typer.Option("--timestamps", help="One JSON object per file: text and each word's start and end (seconds).")] = False,
     device: Device = "auto",
+    decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
+    lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
+    hotword: Hotword = None, hotwords: HotwordsFile = None,
 ) -> None:
-    """Print the transcript of each audio file (`path<TAB>text` for several).
+    """Print the transcript of each audio file (`path<TAB>text` for several; with --nbest or
+    --timestamps, one JSON object per file).
 
     Example: asr transcribe recording.wav
     """
     from asr.transcribe import transcribe as run_transcribe
     with errors():
-        results = run_transcribe(audio, model_path(model), resolve_device(device))
+        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords)
+        results = run_transcribe(audio, model_path(model), resolve_device(device), **options)
     for path, result in zip(audio, results):
-        if timestamps:
-            typer.echo(json.dumps({"audio": str(path), "text": result.text,
-                                   "words": [w.to_dict() for w in result.words]}, ensure_ascii=False))
+        if timestamps or (nbest or 1) > 1:
+            found = {"audio": str(path), "text": result.text}
+            if timestamps:
+                found["words"] = [w.to_dict() for w in result.words]
+            if (nbest or 1) > 1:
+                found["nbest"] = [{"text": t, "score": round(h.score, 3)} for t, h in zip(result.nbest_texts, result.nbest)]
+            typer.echo(json.dumps(found, ensure_ascii=False))
         else:
             typer.echo(f"{path}\t{result.text}" if len(audio) > 1 else result.text)
 

@@ -81,11 +81,21 @@ def test_weights_that_do_not_fit_are_a_checkpoint_error():
 
 
 def test_recognizer_takes_decoding_from_the_record_unless_given(tmp_path):
-    record.save(tmp_path / "model.pt", make(decoding=DecodingSettings(nbest=2, beam_size=4)))
-    assert Recognizer.load(tmp_path / "model.pt").decoding.nbest == 2
-    assert Recognizer.load(tmp_path / "model.pt", nbest=1).decoding == DecodingSettings(nbest=1, beam_size=4)
+    record.save(tmp_path / "model.pt", make(decoding=DecodingSettings(decoder="beam", nbest=2, beam_size=4)))
+    rec = Recognizer.load(tmp_path / "model.pt")
+    assert rec.decoding.nbest == 2 and type(rec.decoder).__name__ == "BeamDecoder"
+    (result,) = rec.recognize([torch.randn(60, 20)])
+    assert 1 <= len(result.nbest) <= 2 and result.best is result.nbest[0]
+    assert Recognizer.load(tmp_path / "model.pt", nbest=1).decoding == DecodingSettings("beam", nbest=1, beam_size=4)
+    assert type(Recognizer.load(tmp_path / "model.pt", decoder="greedy", nbest=1).decoder).__name__ == "GreedyDecoder"
     with pytest.raises(ConfigError, match="decoding.nbest \\(5\\) cannot exceed decoding.beam_size \\(4\\)"):
         Recognizer.load(tmp_path / "model.pt", nbest=5)
+    # --decoder greedy leaves the record's beam settings aside; asking for an LM with it does not
+    assert Recognizer.load(tmp_path / "model.pt", decoder="greedy").decoding.nbest == 1
+    with pytest.raises(ConfigError, match="needs decoding.decoder=beam"):
+        Recognizer.load(tmp_path / "model.pt", decoder="greedy", nbest=2)
+    with pytest.raises(ConfigError, match="no such LM file"):
+        Recognizer.load(tmp_path / "model.pt", lm=str(tmp_path / "nope.arpa"))
 
 
 # ---- words and times from hypotheses ---------------------------------------------------------
