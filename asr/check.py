@@ -43,7 +43,8 @@ from asr.features import FeatureSettings
 from asr.manifest import Utterance
 from asr.model import output_lengths
 from asr.progress import Reporter
-from asr.text import TextSettings, Vocabulary, build_vocabulary, normalize
+from asr.text import TextSettings, normalize
+from asr.vocab import Vocabulary, build_vocabulary
 
 LEVELS = ("error", "warning", "info")
 DURATION_TOLERANCE = 0.1  # seconds a manifest duration may differ from the file's

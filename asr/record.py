@@ -28,7 +28,8 @@ from asr.decoding import DecodingSettings
 from asr.errors import AsrError, CheckpointError, ConfigError
 from asr.features import FeatureSettings, Normalizer, UtteranceNormalizer
 from asr.model import AcousticModel, ModelSettings
-from asr.text import TextSettings, Vocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 
 
 @dataclass

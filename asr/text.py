@@ -1,9 +1,6 @@
-"""Text normalisation and the character vocabulary.
+"""Text normalisation: what a transcript becomes before it is tokenised (asr.vocab).
 
-Token id 0 is the CTC blank. Spaces become the word-separator token `|` when
-the training text has any; Mandarin text (written without spaces) therefore
-gets one token per Han character and no separator. Everything works on
-Unicode code points, so any script is a vocabulary.
+Everything works on Unicode code points, so any script can be normalised.
 """
 
 from __future__ import annotations
@@ -11,13 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from asr.errors import AsrError, ConfigError
-
-BLANK = "<blank>"
-SEPARATOR = "|"
-VOCAB_FORMAT = 1
+from asr.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -34,7 +26,7 @@ class TextSettings:
     remove_punctuation: bool = True
     nfkc: bool = True
     # characters: one token per character; bpe: subword units learnt from the
-    # training text (asr.subword), `bpe_size` tokens in all
+    # training text (asr.vocab.SubwordVocabulary), `bpe_size` tokens in all
     units: str = "characters"
     bpe_size: int = 150
 
@@ -72,120 +64,3 @@ def _keep(text: str, i: int) -> str:
 
 
 UNITS = ("characters", "bpe")
-
-
-def build_vocabulary(texts: Iterable[str], settings: TextSettings) -> "Vocabulary":
-    """The output tokens for normalised training texts: characters, or BPE units."""
-    if settings.units == "characters":
-        return Vocabulary.build(texts)
-    if settings.units == "bpe":
-        from asr.subword import SubwordVocabulary
-
-        return SubwordVocabulary.train(texts, settings.bpe_size)
-    raise ConfigError(f"text.units must be one of {', '.join(UNITS)}, not {settings.units!r}")
-
-
-class Vocabulary:
-    """Characters <-> token ids; id 0 is the CTC blank."""
-
-    kind = "characters"
-
-    def __init__(self, tokens: Sequence[str]):
-        if not tokens or tokens[0] != BLANK:
-            raise AsrError(f"a vocabulary must start with the blank token {BLANK!r}")
-        if len(set(tokens)) != len(tokens):
-            raise AsrError("a vocabulary must not repeat a token")
-        self.tokens = list(tokens)
-        self._ids = {t: i for i, t in enumerate(self.tokens)}
-
-    @classmethod
-    def build(cls, texts: Iterable[str]) -> "Vocabulary":
-        """Every character of the (normalised) texts, sorted; spaces map to `|`."""
-        chars = set()
-        for text in texts:
-            chars.update(text)
-        has_space = " " in chars
-        chars.discard(" ")
-        chars.discard(SEPARATOR)
-        return cls([BLANK] + ([SEPARATOR] if has_space else []) + sorted(chars))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    @property
-    def blank(self) -> int:
-        return 0
-
-    @property
-    def has_separator(self) -> bool:
-        return SEPARATOR in self._ids
-
-    @property
-    def separator(self) -> str | None:
-        """The word-separator token, if words are separated by one."""
-        return SEPARATOR if self.has_separator else None
-
-    @property
-    def word_start(self) -> str | None:
-        """The mark glued to the first token of each word (subword units), if any."""
-        return None
-
-    def is_separator(self, token: int) -> bool:
-        return self.tokens[token] == SEPARATOR
-
-    def starts_word(self, token: int) -> bool:
-        """Whether token id `token` begins a word by itself: without a separator (Mandarin)
-        every character is a word; with one, words begin after a separator."""
-        return not self.has_separator
-
-    def spell(self, word: str) -> list[str] | None:
-        """The tokens of one word as this vocabulary writes it (a lexicon entry), or None when
-        a character of it has no token."""
-        return list(word) if word and not self.unknown(word) and " " not in word else None
-
-    def unknown(self, text: str) -> set[str]:
-        """Characters of `text` the vocabulary cannot encode."""
-        return {c for c in text if c != " " and c not in self._ids} | (
-            {" "} if " " in text and not self.has_separator else set()
-        )
-
-    def encode(self, text: str, skip_unknown: bool = False) -> list[int]:
-        """Token ids of a normalised text; unknown characters raise AsrError
-        (or are left out with `skip_unknown`)."""
-        return [self._ids[SEPARATOR if c == " " else c] for c in self._known(text, skip_unknown)]
-
-    def _known(self, text: str, skip_unknown: bool) -> str:
-        """`text` if every character is encodable; else without the unknown ones
-        (`skip_unknown`) or an AsrError naming them. Shared by every kind of vocabulary."""
-        missing = self.unknown(text)
-        if missing and skip_unknown:
-            return "".join(c for c in text if c not in missing)
-        if missing:
-            shown = ", ".join(repr(c) for c in sorted(missing))
-            raise AsrError(f"characters not in the vocabulary: {shown} in {text!r}")
-        return text
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """Text of token ids (blanks skipped, separators become spaces)."""
-        out = []
-        for i in ids:
-            i = int(i)
-            if i == 0:
-                continue
-            token = self.tokens[i]
-            out.append(" " if token == SEPARATOR else token)
-        return re.sub(" +", " ", "".join(out)).strip()
-
-    def to_dict(self) -> dict:
-        return {"format": VOCAB_FORMAT, "kind": "characters", "tokens": list(self.tokens)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Vocabulary":
-        """Either kind (characters, or BPE units) from its to_dict()."""
-        if d.get("format") == VOCAB_FORMAT and d.get("kind") == "bpe":
-            from asr.subword import SubwordVocabulary
-
-            return SubwordVocabulary(d["tokens"], d["merges"])
-        if d.get("format") != VOCAB_FORMAT or d.get("kind") != "characters":
-            raise AsrError(f"unsupported vocabulary format {d.get('format')!r} kind {d.get('kind')!r}")
-        return cls(d["tokens"])

@@ -42,7 +42,8 @@ from asr.recognizer import Recognizer
 from asr.record import ModelRecord
 from asr.schedule import Schedule
 from asr.selection import choose_average, selection_key
-from asr.text import build_vocabulary, normalize
+from asr.text import normalize
+from asr.vocab import build_vocabulary
 
 
 class TrainingInterrupted(AsrError):

@@ -16,8 +16,8 @@ from asr.hotwords import (
     read_hotwords,
 )
 from asr.lexicon import greedy_speller, read_lexicon, write_lexicon
-from asr.subword import SubwordVocabulary
-from asr.text import Vocabulary
+from asr.vocab import SubwordVocabulary
+from asr.vocab import Vocabulary
 
 # <blank> | a c e h p t: just the letters of "the cat" and "the cap", so that a token LM
 # over them knows every token.

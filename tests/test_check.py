@@ -16,7 +16,8 @@ from asr import manifest
 from asr.config import load
 from asr.features import FeatureSettings
 from asr.manifest import Utterance
-from asr.text import TextSettings, Vocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 from asr_cli.main import app
 
 RATE = 16000

@@ -4,7 +4,7 @@ import torch
 
 from asr.data import ctc_frames_needed
 from asr.decoding import GreedyDecoder
-from asr.text import Vocabulary
+from asr.vocab import Vocabulary
 
 MANDARIN = Vocabulary.build(["好棒"])  # <blank> 好 棒
 ENGLISH_WORDS = Vocabulary(["<blank>", "|", "one"])  # word tokens: "one one" needs a blank or separator

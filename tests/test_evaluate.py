@@ -17,7 +17,8 @@ from asr.features import FeatureSettings, Normalizer
 from asr.manifest import Utterance
 from asr.metrics import headline_metric
 from asr.model import AcousticModel, ModelSettings
-from asr.text import TextSettings, Vocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 
 RATE = 16000
 

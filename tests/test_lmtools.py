@@ -22,7 +22,8 @@ from asr.lmtools import build_lm, lexicon_path, tune
 from asr.manifest import Utterance
 from asr.model import AcousticModel, ModelSettings
 from asr.recognizer import Recognizer
-from asr.text import TextSettings, Vocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 from asr_cli.main import app
 
 TEXTS = ["Go to the CAT.", "the cat sat", "the dog sat", "go home", "the cat went home"]

@@ -13,8 +13,9 @@ from asr.errors import CheckpointError, ConfigError
 from asr.features import FeatureSettings, Normalizer
 from asr.model import AcousticModel, ModelSettings
 from asr.recognizer import Recognizer
-from asr.subword import SubwordVocabulary
-from asr.text import TextSettings, Vocabulary
+from asr.vocab import SubwordVocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 
 SMALL = ModelSettings(hidden=8, layers=1, subsample=3)
 FEATURES = FeatureSettings(n_mels=20)

@@ -14,7 +14,8 @@ from asr.data import TrainDataset, compute_features, utterance_features
 from asr.errors import AudioError
 from asr.features import FeatureSettings, LogMel, Normalizer
 from asr.manifest import Utterance
-from asr.text import TextSettings, Vocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary
 
 RATE = 16000
 FS = FeatureSettings()

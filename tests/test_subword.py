@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from asr.errors import AsrError, ConfigError
-from asr.subword import WORD_START, SubwordVocabulary
-from asr.text import TextSettings, Vocabulary, build_vocabulary
+from asr.vocab import WORD_START, SubwordVocabulary
+from asr.text import TextSettings
+from asr.vocab import Vocabulary, build_vocabulary
 
 TEXTS = ["seventy five", "seventy seven", "five five", "september", "december", "enter seventy", "seven", "oh no"]
 
@@ -81,5 +82,5 @@ def test_training_with_subword_units_transcribes(tiny_digits, tmp_path):
     settings = config.load(None, ["model.hidden=16", "model.layers=1", "features.n_mels=20", "train.epochs=1",
                                   "train.max_batch=8", "text.units=bpe", "text.bpe_size=30"])
     train(tiny_digits, settings, tmp_path)
-    texts = transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")
+    texts = [r.text for r in transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")]
     assert len(texts) == 1 and isinstance(texts[0], str)

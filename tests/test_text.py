@@ -3,7 +3,8 @@
 import pytest
 
 from asr.errors import AsrError
-from asr.text import BLANK, SEPARATOR, TextSettings, Vocabulary, normalize
+from asr.text import TextSettings, normalize
+from asr.vocab import BLANK, SEPARATOR, Vocabulary
 
 
 @pytest.mark.parametrize(
