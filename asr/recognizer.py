@@ -26,6 +26,7 @@ from asr.features import LogMel
 from asr.manifest import Utterance
 from asr.model import AcousticModel
 from asr.record import ModelRecord
+from asr.text import normalize
 
 
 @dataclass
@@ -146,6 +147,25 @@ class Recognizer:
         """Texts of normalised (frames, n_mels) feature tensors, in input order."""
         return [r.text for r in self.recognize(features)]
 
+    def align(self, features: torch.Tensor, text: str) -> Alignment:
+        """Force-align normalised (frames, n_mels) features with a transcript (normalised here as
+        the model's training text was): where each word and token is, in seconds. An AlignError
+        (asr.align) when the text cannot be aligned: a character the model has no token for,
+        or more tokens than the audio has frames."""
+        from asr.align import AlignError, align, word_spans
+
+        normalized = normalize(text, self.text_settings)
+        missing = self.vocab.unknown(normalized)
+        if missing:
+            raise AlignError(f"the text has characters the model has no token for: "
+                             f"{', '.join(repr(c) for c in sorted(missing))}")
+        (_, log_probs, lengths), = self.posteriors([features])
+        n = int(lengths[0])
+        lp = log_probs[0, :n].float().cpu()
+        spans = align(lp, self.vocab.encode(normalized), self.vocab.blank)
+        words = word_spans(spans, self.vocab.tokens, self.vocab.separator, self.vocab.word_start, frames=n)
+        return Alignment(normalized, words, spans, self.frame_seconds, lp, features)
+
     def result(self, n_best: list[Hypothesis]) -> Result:
         """The Result of one input's n-best list (best first; empty: no text)."""
         best = n_best[0] if n_best else Hypothesis([], [], float("-inf"))
@@ -175,6 +195,23 @@ class Recognizer:
         texts = hyp.words if len(hyp.words) == len(spans) else [self.vocab.decode(ids) for ids, _, _ in spans]
         step = self.frame_seconds
         return [Word(text, first * step, (last + 1) * step) for text, (_, first, last) in zip(texts, spans)]
+
+
+@dataclass
+class Alignment:
+    """A forced alignment of one input with its text: word and token spans in output frames
+    (`frame_seconds` each), the log-probabilities (T', V) and the features (frames, n_mels)."""
+
+    text: str
+    words: list
+    tokens: list
+    frame_seconds: float
+    log_probs: torch.Tensor
+    features: torch.Tensor
+
+    def to_dict(self, token_strings: Sequence[str]) -> dict:
+        return {"text": self.text, "words": [w.to_dict(self.frame_seconds) for w in self.words],
+                "tokens": [t.to_dict(self.frame_seconds, token_strings) for t in self.tokens]}
 
 
 def make_decoder(settings: DecodingSettings, record: ModelRecord, base: Path,

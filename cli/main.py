@@ -182,6 +182,35 @@ def transcribe(
 
 
 @app.command()
+def align(
+    source: Annotated[Path, typer.Argument(help="A manifest (.jsonl: each utterance with its text) or an audio file.", exists=True, dir_okay=False)],
+    text: Annotated[Optional[str], typer.Argument(help="The transcript, with an audio file.")] = None,
+    model: Model = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Draw the alignment: a PNG for one audio file, a folder of <id>.png for a manifest.")] = None,
+    device: Device = "auto",
+) -> None:
+    """Force-align audio with its transcript: one JSON object per utterance with each word's
+    and token's start and end (s) and score; exit 1 if any could not be aligned.
+
+    Example: asr align recording.wav "one two three" --plot alignment.png
+    """
+    from asr.transcribe import align_all
+    failed = total = 0
+    with errors():
+        for item in align_all(source, text, model_path(model), resolve_device(device), plot):
+            total += 1
+            if item.error:
+                failed += 1
+                err.print(f"error: {item.id} ({item.audio}): {item.error}", markup=False, highlight=False)
+            else:
+                typer.echo(json.dumps(item.found, ensure_ascii=False))
+    if failed:
+        err.print(f"error: {failed} of {total} utterance(s) could not be aligned (see above)", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command()
 def run(
     recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno, an4, fsdd, librispeech100 (the folders of recipes/).")],
     src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
