@@ -135,13 +135,34 @@ class Recognizer:
         """Results of one batch of log-probabilities (B, T', V) with lengths (B,)."""
         return [self.result(n_best) for n_best in self.decoder(log_probs, lengths)]
 
-    def recognize(self, features: Sequence[torch.Tensor]) -> list[Result]:
-        """Results of normalised feature tensors, in input order."""
+    def recognize(self, features: Sequence[torch.Tensor], timestamps: bool = False) -> list[Result]:
+        """Results of normalised feature tensors, in input order. With `timestamps`, each word's
+        start and end come from a forced alignment of the best hypothesis with the posteriors
+        (asr.align: word spans widened into the blanks around them, within 0.1 s of the truth on
+        synthetic speech) instead of the frames where the decoder emitted its tokens."""
         results: list[Result | None] = [None] * len(features)
         for idx, log_probs, lengths in self.posteriors(features):
-            for i, result in zip(idx, self.decode(log_probs, lengths)):
+            for b, (i, result) in enumerate(zip(idx, self.decode(log_probs, lengths))):
+                if timestamps and result.best.tokens:
+                    result.words = self._aligned_words(log_probs[b, : int(lengths[b])], result)
                 results[i] = result
         return results  # type: ignore[return-value]
+
+    def _aligned_words(self, log_probs: torch.Tensor, result: Result) -> list[Word]:
+        """The words of `result` timed by forced alignment (log_probs (T', V) of its input); the
+        decoder's frames when the alignment fails."""
+        from asr.align import AlignError, align, word_spans
+
+        try:
+            spans = align(log_probs.float().cpu(), result.best.tokens, self.vocab.blank)
+        except AlignError:
+            return result.words
+        found = word_spans(spans, self.vocab.tokens, self.vocab.separator, self.vocab.word_start,
+                           frames=log_probs.shape[0])
+        if len(found) != len(result.words):
+            return result.words
+        step = self.frame_seconds
+        return [Word(w.word, s.start * step, s.end * step) for w, s in zip(result.words, found)]
 
     def decode_features(self, features: Sequence[torch.Tensor]) -> list[str]:
         """Texts of normalised (frames, n_mels) feature tensors, in input order."""

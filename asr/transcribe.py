@@ -22,13 +22,15 @@ def find_model(root: str | Path = ".") -> Path:
     return found[-1]
 
 
-def transcribe(paths: Sequence[str | Path], model_path: str | Path, device: str = "cpu", **decoding) -> list[Result]:
+def transcribe(paths: Sequence[str | Path], model_path: str | Path, device: str = "cpu", timestamps: bool = False,
+               **decoding) -> list[Result]:
     """One Result (text, words with start/end seconds, hypotheses) per audio file, in order;
-    `decoding` keys override the model's decoding settings."""
+    `timestamps`: word times by forced alignment (Recognizer.recognize); `decoding` keys
+    override the model's decoding settings."""
     rec = Recognizer.load(model_path, device, **decoding)
     rate = rec.feature_settings.sample_rate
     feats = [rec.features(audio.load(p, rate)) for p in paths]
-    return rec.recognize(feats)
+    return rec.recognize(feats, timestamps)
 
 
 @dataclass

@@ -168,7 +168,7 @@ def transcribe(
     from asr.transcribe import transcribe as run_transcribe
     with errors():
         options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords)
-        results = run_transcribe(audio, model_path(model), resolve_device(device), **options)
+        results = run_transcribe(audio, model_path(model), resolve_device(device), timestamps, **options)
     for path, result in zip(audio, results):
         if timestamps or (nbest or 1) > 1:
             found = {"audio": str(path), "text": result.text}
