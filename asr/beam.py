@@ -55,7 +55,10 @@ here; this decoder runs on CPU and moves log-probabilities there.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -414,6 +417,20 @@ class BeamDecoder:
         return text.split()
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send file descriptor 2 to /dev/null meanwhile (C++ writes there, past Python's sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_kenlm(path: Path, entries: list[str]):
     """A flashlight KenLM over `entries` (our indices -> the LM's words; unknown ones are <unk>),
     with a ConfigError naming the file when it is missing or not an LM."""
@@ -423,7 +440,8 @@ def load_kenlm(path: Path, entries: list[str]):
     if not path.is_file():
         raise ConfigError(f"{path}: LM not found (give an ARPA file or a KenLM binary, or no LM)")
     try:
-        return KenLM(str(path), Dictionary(entries))
+        with _quiet_stderr():  # KenLM draws a progress bar on the process's stderr for each load
+            return KenLM(str(path), Dictionary(entries))
     except RuntimeError as e:
         detail = [line for line in str(e).splitlines() if line.strip()]
         raise ConfigError(f"{path}: not a readable n-gram LM ({detail[-1].strip() if detail else e}); "
