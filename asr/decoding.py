@@ -81,7 +81,9 @@ class DecodingSettings:
     binary), word-level with a lexicon, token-level without; lexicon: words and their
     spellings in the model's tokens (asr.lexicon); both paths relative to the model file's
     folder unless absolute ("" = none). lm_weight: the LM's weight; word_score: added per word
-    (against the LM's bias to few words). nbest: hypotheses returned. See asr.beam.
+    (against the LM's bias to few words); unk_score: added per word outside the lexicon (None:
+    no such word can come out). beam_size_token: tokens tried per frame (None: all). nbest:
+    hypotheses returned. See asr.beam.
     """
 
     decoder: str = "greedy"
@@ -91,6 +93,8 @@ class DecodingSettings:
     lexicon: str = ""
     lm_weight: float = 0.5
     word_score: float = 0.0
+    unk_score: float | None = None
+    beam_size_token: int | None = None
     nbest: int = 1
 
     def check(self) -> None:
@@ -103,5 +107,7 @@ class DecodingSettings:
         if self.beam_threshold <= 0 or self.lm_weight < 0:
             raise ConfigError(f"decoding.beam_threshold must be > 0 and decoding.lm_weight >= 0, got "
                               f"{self.beam_threshold} and {self.lm_weight}")
+        if self.beam_size_token is not None and self.beam_size_token < 1:
+            raise ConfigError(f"decoding.beam_size_token must be >= 1, got {self.beam_size_token}")
         if self.decoder == "greedy" and (self.lm or self.lexicon or self.nbest > 1):
             raise ConfigError("an LM, a lexicon or nbest > 1 needs decoding.decoder=beam (--decoder beam)")

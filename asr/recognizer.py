@@ -76,6 +76,7 @@ class Recognizer:
         """From a model file; `decoding` keys override the record's decoding settings (paths given
         here are taken as they are: make them absolute or relative to the working folder)."""
         record = model_record.load(path)
+        decoding = {k: v for k, v in decoding.items() if v is not None}
         if decoding.get("decoder") == "greedy":  # the record's LM and lexicon are for its beam search
             decoding = {"lm": "", "lexicon": "", "nbest": 1, **decoding}
         settings = replace(record.decoding, **decoding) if decoding else record.decoding
@@ -249,8 +250,10 @@ def make_decoder(settings: DecodingSettings, record: ModelRecord, base: Path,
     for name, path in (("LM", where(settings.lm)), ("lexicon", where(settings.lexicon))):
         if path is not None and not path.is_file():
             raise ConfigError(f"{path}: no such {name} file (build one with `asr lm build`)")
-    beam = BeamSettings(beam_size=settings.beam_size, beam_threshold=settings.beam_threshold,
-                        lm_weight=settings.lm_weight, word_score=settings.word_score, nbest=settings.nbest)
+    beam = BeamSettings(beam_size=settings.beam_size, beam_size_token=settings.beam_size_token,
+                        beam_threshold=settings.beam_threshold, lm_weight=settings.lm_weight,
+                        word_score=settings.word_score, nbest=settings.nbest,
+                        unk_score=float("-inf") if settings.unk_score is None else settings.unk_score)
     vocab = record.vocab
     return BeamDecoder(vocab.tokens, vocab.blank, vocab.separator, vocab.word_start, beam, lm=where(settings.lm),
                        lexicon=where(settings.lexicon), hotwords=hotwords, spell=vocab.spell)

@@ -73,6 +73,8 @@ Lexicon = Annotated[Optional[Path], typer.Option("--lexicon", help="Words and th
 BeamSize = Annotated[Optional[int], typer.Option("--beam-size", help="Hypotheses kept per frame [default: 50].")]
 LmWeight = Annotated[Optional[float], typer.Option("--lm-weight", help="The LM's weight [default: the model's, else 0.5].")]
 WordScore = Annotated[Optional[float], typer.Option("--word-score", help="Added per word [default: the model's, else 0].")]
+UnkScore = Annotated[Optional[float], typer.Option("--unk-score", help="Added per word outside the lexicon [default: none can come out].")]
+BeamSizeToken = Annotated[Optional[int], typer.Option("--beam-size-token", help="Tokens tried per frame, likeliest first [default: all].")]
 Nbest = Annotated[Optional[int], typer.Option("--nbest", help="Hypotheses to return per input (beam search).")]
 Hotword = Annotated[Optional[list[str]], typer.Option("--hotword", help="WORD[:BOOST] or 'A PHRASE[:BOOST]' to favour (repeatable; beam search with a lexicon).")]
 HotwordsFile = Annotated[Optional[Path], typer.Option("--hotwords", help="A file of hotwords, one WORD[:BOOST] per line.")]
@@ -80,12 +82,14 @@ HotwordsFile = Annotated[Optional[Path], typer.Option("--hotwords", help="A file
 
 def decoding(decoder: Optional[str], lm: Optional[Path], lexicon: Optional[Path], beam_size: Optional[int],
              lm_weight: Optional[float], word_score: Optional[float], nbest: Optional[int],
-             hotword: Optional[list[str]], hotwords: Optional[Path]) -> dict:
+             hotword: Optional[list[str]], hotwords: Optional[Path], unk_score: Optional[float] = None,
+             beam_size_token: Optional[int] = None) -> dict:
     """The decoding options given on the command line, as Recognizer.load keywords. An LM or a
     lexicon implies beam search; paths are made absolute (the model's own are relative to it)."""
     from asr.hotwords import parse_hotwords, read_hotwords
     given = {"lm": str(lm.resolve()) if lm else None, "lexicon": str(lexicon.resolve()) if lexicon else None,
              "beam_size": beam_size, "lm_weight": lm_weight, "word_score": word_score, "nbest": nbest,
+             "unk_score": unk_score, "beam_size_token": beam_size_token,
              "decoder": decoder or ("beam" if lm or lexicon or hotword or hotwords or nbest else None)}
     out = {k: v for k, v in given.items() if v is not None}
     boosts = {**(read_hotwords(hotwords) if hotwords else {}), **parse_hotwords(hotword or [])}

@@ -19,8 +19,8 @@ import asr
 from asr.errors import AsrError, ConfigError
 from asr.runtime import resolve_device
 from asr_cli.lm import app as lm_app
-from asr_cli.common import (BeamSize, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
-                            Quiet, WordScore, decoding, err, errors, model_path, reporter)
+from asr_cli.common import (BeamSize, BeamSizeToken, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
+                            Quiet, UnkScore, WordScore, decoding, err, errors, model_path, reporter)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 app.add_typer(lm_app, name="lm")
@@ -121,7 +121,8 @@ def evaluate(
     device: Device = "auto",
     decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
     lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
-    hotword: Hotword = None, hotwords: HotwordsFile = None,
+    hotword: Hotword = None, hotwords: HotwordsFile = None, unk_score: UnkScore = None,
+    beam_size_token: BeamSizeToken = None,
     quiet: Quiet = False,
 ) -> None:
     """Word and character error rates of a model on a manifest.
@@ -130,7 +131,8 @@ def evaluate(
     """
     from asr.evaluate import evaluate as run_eval
     with errors():
-        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords)
+        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords, unk_score,
+                           beam_size_token)
         report = run_eval(manifest, model_path(model), resolve_device(device), reporter=reporter(quiet),
                           results_path=out, **options)
     if as_json:
@@ -158,7 +160,8 @@ def transcribe(
     device: Device = "auto",
     decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
     lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
-    hotword: Hotword = None, hotwords: HotwordsFile = None,
+    hotword: Hotword = None, hotwords: HotwordsFile = None, unk_score: UnkScore = None,
+    beam_size_token: BeamSizeToken = None,
 ) -> None:
     """Print the transcript of each audio file (`path<TAB>text` for several; with --nbest or
     --timestamps, one JSON object per file).
@@ -167,7 +170,8 @@ def transcribe(
     """
     from asr.transcribe import transcribe as run_transcribe
     with errors():
-        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords)
+        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords, unk_score,
+                           beam_size_token)
         results = run_transcribe(audio, model_path(model), resolve_device(device), timestamps, **options)
     for path, result in zip(audio, results):
         if timestamps or (nbest or 1) > 1:

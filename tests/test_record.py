@@ -95,6 +95,9 @@ def test_recognizer_takes_decoding_from_the_record_unless_given(tmp_path):
     assert Recognizer.load(tmp_path / "model.pt", decoder="greedy").decoding.nbest == 1
     with pytest.raises(ConfigError, match="needs decoding.decoder=beam"):
         Recognizer.load(tmp_path / "model.pt", decoder="greedy", nbest=2)
+    tuned = Recognizer.load(tmp_path / "model.pt", unk_score=-5.0, beam_size_token=3, lm_weight=None)
+    assert (tuned.decoder.settings.unk_score, tuned.decoder.settings.beam_size_token) == (-5.0, 3)
+    assert Recognizer.load(tmp_path / "model.pt").decoder.settings.unk_score == float("-inf")  # None: no unknown words
     with pytest.raises(ConfigError, match="no such LM file"):
         Recognizer.load(tmp_path / "model.pt", lm=str(tmp_path / "nope.arpa"))
 
