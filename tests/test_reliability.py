@@ -273,8 +273,11 @@ def test_bad_settings_file_is_one_error_naming_it(tiny_digits, tmp_path, content
 
 def _asr(*args, **kw) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # SIGINT as a terminal would deliver it, even when the tests run as a background job
+    # (which starts with SIGINT ignored, and children inherit that).
+    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
     return subprocess.Popen([sys.executable, "-m", "asr_cli.main", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=restore, **kw)
 
 
 def _wait_for(path: Path, timeout: float = 120) -> None:
