@@ -163,8 +163,7 @@ def transcribe(
     hotword: Hotword = None, hotwords: HotwordsFile = None, unk_score: UnkScore = None,
     beam_size_token: BeamSizeToken = None,
 ) -> None:
-    """Print the transcript of each audio file (`path<TAB>text` for several; with --nbest or
-    --timestamps, one JSON object per file).
+    """Print the transcript of each audio file (JSON with --timestamps or --nbest).
 
     Example: asr transcribe recording.wav
     """
@@ -193,8 +192,7 @@ def align(
     plot: Annotated[Optional[Path], typer.Option(help="Draw the alignment: a PNG for one audio file, a folder of <id>.png for a manifest.")] = None,
     device: Device = "auto",
 ) -> None:
-    """Force-align audio with its transcript: one JSON object per utterance with each word's
-    and token's start and end (s) and score; exit 1 if any could not be aligned.
+    """Force-align audio with its transcript: word and token times as JSON lines.
 
     Example: asr align recording.wav "one two three" --plot alignment.png
     """
