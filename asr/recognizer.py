@@ -152,18 +152,14 @@ class Recognizer:
     def _aligned_words(self, log_probs: torch.Tensor, result: Result) -> list[Word]:
         """The words of `result` timed by forced alignment (log_probs (T', V) of its input); the
         decoder's frames when the alignment fails."""
-        from asr.align import AlignError, align, word_spans
+        from asr.align import PAD_FRAMES, AlignError, align
 
         try:
             spans = align(log_probs.float().cpu(), result.best.tokens, self.vocab.blank)
         except AlignError:
             return result.words
-        found = word_spans(spans, self.vocab.tokens, self.vocab.separator, self.vocab.word_start,
-                           frames=log_probs.shape[0])
-        if len(found) != len(result.words):
-            return result.words
-        step = self.frame_seconds
-        return [Word(w.word, s.start * step, s.end * step) for w, s in zip(result.words, found)]
+        words = self._timed(result.best, spans, pad=PAD_FRAMES, frames=log_probs.shape[0])
+        return words if len(words) == len(result.words) else result.words
 
     def decode_features(self, features: Sequence[torch.Tensor]) -> list[str]:
         """Texts of normalised (frames, n_mels) feature tensors, in input order."""
@@ -202,21 +198,23 @@ class Recognizer:
 
     def words(self, hyp: Hypothesis) -> list[Word]:
         """The words of a hypothesis with start and end times: a word starts at its first token's
-        frame and ends one frame after its last (CTC emits a token on a spike of one frame)."""
-        spans: list[list] = []  # [token ids, first frame, last frame]
-        new_word = True
-        for token, frame in zip(hyp.tokens, hyp.frames):
-            if self.vocab.is_separator(token):
-                new_word = True
-            elif new_word or self.vocab.starts_word(token):
-                spans.append([[token], frame, frame])
-                new_word = False
-            else:
-                spans[-1][0].append(token)
-                spans[-1][2] = frame
-        texts = hyp.words if len(hyp.words) == len(spans) else [self.vocab.decode(ids) for ids, _, _ in spans]
+        frame and ends one frame after its last (CTC emits a token on a spike of one frame).
+        Tokens are grouped into words as the aligner groups them (asr.align.word_spans)."""
+        from asr.align import TokenSpan
+
+        spans = [TokenSpan(token, frame, frame + 1, 0.0) for token, frame in zip(hyp.tokens, hyp.frames)]
+        return self._timed(hyp, spans, pad=0)
+
+    def _timed(self, hyp: Hypothesis, spans: list, pad: int, frames: int | None = None) -> list[Word]:
+        """`hyp`'s words with seconds, from its token spans in output frames (see
+        asr.align.word_spans for `pad` and `frames`); the decoder's words when it gave them."""
+        from asr.align import word_spans
+
+        found = word_spans(spans, self.vocab.tokens, self.vocab.separator, self.vocab.word_start, pad=pad,
+                           frames=frames)
+        texts = hyp.words if len(hyp.words) == len(found) else [w.word for w in found]
         step = self.frame_seconds
-        return [Word(text, first * step, (last + 1) * step) for text, (_, first, last) in zip(texts, spans)]
+        return [Word(text, w.start * step, w.end * step) for text, w in zip(texts, found)]
 
 
 @dataclass

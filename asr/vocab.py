@@ -10,8 +10,8 @@ spaces) therefore gets one token per Han character and no separator. Subword
 units (`SubwordVocabulary`): byte-pair encoding over characters, learnt from
 the training text, with `▁` glued to each word's first piece instead of a
 separator. Both tell decoders and aligners where words begin (`separator`,
-`word_start`, `starts_word`) and spell a word in their tokens (`spell`, for
-lexicons).
+`word_start`; with neither, every token is a word) and spell a word in their
+tokens (`spell`, for lexicons).
 
 A word is its characters with `▁` glued to the first ("▁s", "e", "v", ...),
 so word boundaries travel inside the tokens and decoding needs no separator.
@@ -93,14 +93,6 @@ class Vocabulary:
     def word_start(self) -> str | None:
         """The mark glued to the first token of each word (subword units), if any."""
         return None
-
-    def is_separator(self, token: int) -> bool:
-        return self.tokens[token] == SEPARATOR
-
-    def starts_word(self, token: int) -> bool:
-        """Whether token id `token` begins a word by itself: without a separator (Mandarin)
-        every character is a word; with one, words begin after a separator."""
-        return not self.has_separator
 
     def spell(self, word: str) -> list[str] | None:
         """The tokens of one word as this vocabulary writes it (a lexicon entry), or None when
@@ -199,12 +191,6 @@ class SubwordVocabulary(Vocabulary):
     @property
     def word_start(self) -> str | None:
         return WORD_START
-
-    def is_separator(self, token: int) -> bool:
-        return False
-
-    def starts_word(self, token: int) -> bool:
-        return self.tokens[token].startswith(WORD_START)
 
     def spell(self, word: str) -> list[str] | None:
         """The pieces the learnt merges cut `word` into, or None when a character has no token."""
