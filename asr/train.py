@@ -121,6 +121,8 @@ class Trainer:
 
         self.model = AcousticModel(settings.features.n_mels, len(self.vocab), settings.model).to(self.device)
         self.net = self.model
+        # Dev decoding goes through the Recognizer as `asr evaluate` does, with the live model.
+        self.recognizer = Recognizer(self._record({}), self.device, DecodingSettings(), model=self.model)
         if dist.enabled:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
         if ts.compile:
@@ -290,7 +292,7 @@ class Trainer:
     def _validate(self) -> tuple:
         """Error rates (greedy decoding, through the Recognizer as `asr evaluate` decodes) and the
         mean CTC loss on the dev split."""
-        rec = Recognizer(self._record({}), self.device, DecodingSettings(), model=self.model)
+        rec = self.recognizer
         hyps: list[str] = [""] * len(self.dev_features)
         total = 0.0
         for idx, log_probs, out_lengths in rec.posteriors(self.dev_features):
