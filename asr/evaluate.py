@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr import manifest
-from asr.errors import AsrError, ManifestError
 from asr.config import to_dict
+from asr.errors import AsrError, ManifestError
 from asr.metrics import ErrorRates, error_rates, headline_metric
 from asr.progress import Reporter
 from asr.recognizer import Recognizer
