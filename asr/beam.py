@@ -56,12 +56,13 @@ here; this decoder runs on CPU and moves log-probabilities there.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -168,6 +169,7 @@ class BeamDecoder:
         # Flashlight's silence: the separator, else a stand-in id past the last token.
         self._sil = self._sep_id if self._sep_id is not None else len(self.tokens)
         self.lm_path = Path(lm) if lm is not None else None
+        self._boosted = bool(hotwords)
         if lexicon is None:
             if hotwords:
                 raise ConfigError("hotwords need a lexicon (lexicon-constrained decoding): give one, "
@@ -175,6 +177,23 @@ class BeamDecoder:
             self._build_lexicon_free()
         else:
             self._build_lexicon(Path(lexicon), hotwords or {}, spell or greedy_speller(self.tokens, word_start))
+
+    def reweighted(self, lm_weight: float, word_score: float) -> "BeamDecoder":
+        """This decoder with another LM weight and word score, sharing its loaded LM and lexicon
+        trie (what `asr lm tune` tries at each grid point). Not for a decoder with hotwords: their
+        boosts were written into its LM for its own weight."""
+        if self._boosted:
+            raise ConfigError("a decoder with hotwords cannot be reweighted: build it again")
+        other = copy.copy(self)
+        other.settings = replace(self.settings, lm_weight=lm_weight, word_score=word_score)
+        other.settings.check()
+        if self.lexicon is None:
+            other._decoder = LexiconFreeDecoder(other._options(self._width, lm_weight, False), self._lm, self._sil,
+                                                self.blank, [])
+        else:
+            options = other._options(self._width, lm_weight, True, word_score, other.settings.unk_score)
+            other._decoder = LexiconDecoder(options, self._trie, self._lm, self._sil, self.blank, self._unk, [], False)
+        return other
 
     def _check_vocabulary(self, separator: str | None, word_start: str | None) -> None:
         if not self.tokens or not 0 <= self.blank < len(self.tokens):

@@ -132,20 +132,21 @@ def tune(model_path: str | Path, dev_manifest: str | Path, lm: str | Path | None
          beam_size: int = 50, save: bool = True, log: Callable[[str], None] = lambda s: None) -> TuneResult:
     """Search the LM weight and word score on a dev manifest; with `save`, write the best into
     the model file's decoding settings (LM and lexicon paths relative to the model's folder).
-    Log-probabilities are computed once; each grid point only decodes again."""
+    Log-probabilities are computed and the LM loaded once; each grid point only decodes again
+    (BeamDecoder.reweighted)."""
     model_path = Path(model_path)
     utts = manifest.read(dev_manifest)
     if not utts:
         raise AsrError(f"{dev_manifest}: no utterances to tune on")
     lm_path, lexicon_file = (Path(p).resolve() if p else None for p in (lm, lexicon))
-    rec = Recognizer.load(model_path, device, decoder="greedy", lm="", lexicon="", nbest=1)
+    rec = Recognizer.load(model_path, device, decoder="greedy")  # the posteriors, once
     refs = [normalize(u.text, rec.text_settings) for u in utts]
     metric = headline_metric(refs)
     batches = list(rec.posteriors([rec.utterance_features(u) for u in utts]))
     batches = [(idx, lp.cpu(), n.cpu()) for idx, lp, n in batches]
 
-    def rate(decoding: DecodingSettings) -> float:
-        rec.decoder = make_decoder(decoding, rec.record, Path("."))
+    def rate(decoder) -> float:
+        rec.decoder = decoder
         hyps = [""] * len(utts)
         for idx, lp, n in batches:
             for i, result in zip(idx, rec.decode(lp, n)):
@@ -153,13 +154,14 @@ def tune(model_path: str | Path, dev_manifest: str | Path, lm: str | Path | None
         rates = error_rates(refs, hyps)
         return rates.wer if metric == "wer" else rates.cer
 
-    greedy = rate(DecodingSettings())
+    greedy = rate(rec.decoder)
     log(f"greedy: dev {metric.upper()} {100 * greedy:.2f} %")
     base = DecodingSettings("beam", beam_size=beam_size, lm=str(lm_path or ""), lexicon=str(lexicon_file or ""))
+    beam = make_decoder(base, rec.record, Path("."))  # the LM loaded and the lexicon read once
     rows = []
     for weight in lm_weights:
         for score in word_scores if lexicon_file else (0.0,):
-            r = rate(replace(base, lm_weight=weight, word_score=score))
+            r = rate(beam.reweighted(weight, score))
             rows.append((weight, score, r))
             log(f"lm_weight {weight:g}  word_score {score:g}: dev {metric.upper()} {100 * r:.2f} %")
     weight, score, best_rate = min(rows, key=lambda row: (row[2], row[0], abs(row[1])))

@@ -260,6 +260,26 @@ def test_token_lm_breaks_a_near_tie_without_a_lexicon(files):
     assert text(CAT, best) == "the cat" and best.words == ["the", "cat"]
 
 
+def n_best(decoder, frames) -> list:
+    return sorted((round(h.score, 6), h.tokens, h.frames, h.words) for h in decode_one(decoder, frames, len(CAT)))
+
+
+@pytest.mark.parametrize("lexicon", [True, False], ids=["lexicon", "lexicon-free"])
+def test_a_reweighted_decoder_decodes_as_one_built_with_those_weights(files, lexicon):
+    kind = {"lm": files / "word.arpa", "lexicon": files / "lexicon.txt"} if lexicon else {"lm": files / "token.arpa"}
+    frames = cat_frames(0.42)
+    zero = BeamDecoder(CAT.tokens, 0, "|", None, BeamSettings(beam_size=10, nbest=3, lm_weight=0.0), **kind)
+    for weight, score in ((0.0, 0.0), (1.0, 0.5), (2.0, -1.0)):
+        built = BeamDecoder(CAT.tokens, 0, "|", None, BeamSettings(beam_size=10, nbest=3, lm_weight=weight,
+                                                                   word_score=score), **kind)
+        # The same n-best (flashlight orders hypotheses of equal score either way).
+        assert n_best(zero.reweighted(weight, score), frames) == n_best(built, frames)
+    assert decode_one(zero.reweighted(1.0, 0.0), frames, len(CAT))[0].words == ["the", "cat"]
+    assert decode_one(zero, frames, len(CAT))[0].words == ["the", "cap"]  # the original is unchanged
+    with pytest.raises(ConfigError, match="cannot be reweighted"):
+        BeamDecoder(CAT.tokens, 0, "|", None, lexicon=files / "lexicon.txt", hotwords={"cat": 1.0}).reweighted(1, 0)
+
+
 def test_word_lm_without_lexicon_is_refused(files):
     with pytest.raises(ConfigError, match="word-level LM.*give a lexicon"):
         BeamDecoder(CAT.tokens, 0, "|", None, lm=files / "word.arpa")
