@@ -72,10 +72,16 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu", hotwords: dict[str, float] | None = None,
-             **decoding) -> "Recognizer":
-        """From a model file; `decoding` keys override the record's decoding settings (paths given
+             threads: int | None = None, **decoding) -> "Recognizer":
+        """From a model file: a record (model.pt) or an export (model.onnx, run by onnxruntime on
+        `threads` threads); `decoding` keys override the record's decoding settings (paths given
         here are taken as they are: make them absolute or relative to the working folder)."""
-        record = model_record.load(path)
+        model = None
+        if Path(path).suffix.lower() == ".onnx":
+            from asr.onnxmodel import load as load_onnx
+            record, model = load_onnx(path, threads)
+        else:
+            record = model_record.load(path)
         decoding = {k: v for k, v in decoding.items() if v is not None}
         if decoding.get("decoder") == "greedy":  # the record's LM and lexicon are for its beam search
             decoding = {"lm": "", "lexicon": "", "nbest": 1, **decoding}
@@ -84,7 +90,7 @@ class Recognizer:
             settings.check()
         except ConfigError as e:
             raise ConfigError(f"{e} (for {path})") from None
-        return cls(record, device, settings, base=Path(path).parent, hotwords=hotwords)
+        return cls(record, device, settings, model=model, base=Path(path).parent, hotwords=hotwords)
 
     # The parts, by name, for callers that need one of them.
     @property
