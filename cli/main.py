@@ -18,12 +18,14 @@ from rich.table import Table
 import asr
 from asr.errors import AsrError, ConfigError
 from asr.runtime import resolve_device
+from asr_cli.export import export
 from asr_cli.lm import app as lm_app
 from asr_cli.common import (BeamSize, BeamSizeToken, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
                             Quiet, UnkScore, WordScore, decoding, err, errors, model_path, reporter)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 app.add_typer(lm_app, name="lm")
+app.command()(export)
 
 
 def _version(value: bool) -> None:

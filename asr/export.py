@@ -1,0 +1,195 @@
+"""Export a model record to ONNX, for onnxruntime (asr.onnxmodel) and other runtimes.
+
+    export_onnx("exp/an4/model.pt", "exp/an4/model.onnx")
+
+The graph is the acoustic model alone, traced by torch's TorchScript-based exporter
+(`dynamo=False`: the dynamo exporter fails on this model and fixes nn.LSTM's time axis,
+pytorch/pytorch#115092):
+
+    features (batch, frames, n_mels) float32, lengths (batch,) int64
+      -> log_probs (batch, frames', vocab) float32, out_lengths (batch,) int64
+
+with batch and frames free (frames' = ceil(frames / subsample), as in asr.model). The
+file describes itself: its ONNX metadata holds a format tag and version (`asr.format`,
+`asr.version`) and the model record without its weights as JSON (`asr.record`: text,
+feature and decoding settings, vocabulary, normalisation statistics, info), so
+`asr transcribe --model model.onnx` needs nothing else. Feature extraction, normalisation
+and decoding stay in Python (asr.recognizer) and are the same as for model.pt.
+
+The LM and lexicon paths of the decoding settings are relative to the model file's
+folder; they are rewritten relative to the export's folder, so the export finds the same
+files wherever it is written (absolute paths stay as they are).
+
+Tracing records one path through the Python code: the example input has a frame count
+that is not a multiple of the subsampling, so the frame stacking's padding is in the
+graph (a padding of 0 frames is a no-op there), and the export is checked against the
+torch model on another batch size and length before it is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from asr import record as model_record
+from asr.checkpoint import _reason, _remove
+from asr.errors import AsrError, UsageError
+from asr.record import ModelRecord
+
+FORMAT = "asr-onnx"
+VERSION = 1
+OPSET = 17
+INPUTS = ("features", "lengths")
+OUTPUTS = ("log_probs", "out_lengths")
+INSTALL = 'pip install "asr[onnx]"'
+TOLERANCE = 1e-3  # max abs difference of log-probabilities, export vs torch, before writing
+
+
+def export_onnx(model_path: str | Path, out_path: str | Path) -> Path:
+    """Write the model of `model_path` (a model.pt or training checkpoint) as ONNX at
+    `out_path` (named *.onnx, else a UsageError), atomically (an existing file there stays
+    intact on failure); returns it."""
+    try:
+        import onnx
+    except ImportError:
+        raise AsrError(f"exporting to ONNX needs the onnx package ({INSTALL})") from None
+    model_path, out_path = Path(model_path), Path(out_path)
+    if out_path.suffix.lower() != ".onnx":
+        raise UsageError(f"{out_path}: name the export *.onnx (that is how asr tells it from a model.pt)")
+    record = model_record.load(model_path)
+    model = record.build_model("cpu")
+    k = record.model.subsample
+    features, lengths = _example(record.features.n_mels, k)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The legacy exporter's deprecation notice, and tracer warnings from nn.LSTM's input
+        # checks and the frame stacking's `if pad`; what they warn of is checked below.
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            torch.onnx.export(
+                model, (features, lengths), buffer, dynamo=False, opset_version=OPSET,
+                input_names=list(INPUTS), output_names=list(OUTPUTS),
+                dynamic_axes={"features": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
+                              "log_probs": {0: "batch", 1: "out_frames"}, "out_lengths": {0: "batch"}})
+    proto = onnx.load_from_string(buffer.getvalue())
+    _check(buffer.getvalue(), model, record.features.n_mels, k)
+    for key, value in metadata(record, model_path.parent, out_path.parent).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    _write(out_path, proto.SerializeToString())
+    return out_path
+
+
+def metadata(record: ModelRecord, model_folder: Path, out_folder: Path) -> dict[str, str]:
+    """The export's ONNX metadata: format tag, version, and the record without weights as
+    JSON, its LM and lexicon paths made relative to `out_folder` instead of `model_folder`."""
+    decoding = replace(record.decoding, lm=_moved(record.decoding.lm, model_folder, out_folder),
+                       lexicon=_moved(record.decoding.lexicon, model_folder, out_folder))
+    d = replace(record, weights={}, decoding=decoding).to_dict()
+    del d["model"]["state"]
+    return {"asr.format": FORMAT, "asr.version": str(VERSION),
+            "asr.record": json.dumps(to_json(d), ensure_ascii=False)}
+
+
+def to_json(x):
+    """Plain data with tensors (ModelRecord.to_dict output) -> JSON-safe data: a tensor
+    becomes {"tensor": nested lists, "dtype": "float32"}; `from_json` undoes it."""
+    if isinstance(x, torch.Tensor):
+        return {"tensor": x.tolist(), "dtype": str(x.dtype).removeprefix("torch.")}
+    if isinstance(x, dict):
+        return {k: to_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_json(v) for v in x]
+    return x
+
+
+def from_json(x):
+    """The inverse of `to_json` (tuples come back as lists)."""
+    if isinstance(x, dict):
+        if set(x) == {"tensor", "dtype"} and isinstance(x["dtype"], str):
+            return torch.tensor(x["tensor"], dtype=getattr(torch, x["dtype"]))
+        return {k: from_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [from_json(v) for v in x]
+    return x
+
+
+def _moved(path: str, model_folder: Path, out_folder: Path) -> str:
+    """A path relative to `model_folder`, relative to `out_folder` instead ("" and absolute
+    paths as they are)."""
+    if not path or Path(path).is_absolute():
+        return path
+    target = os.path.abspath(model_folder / path)
+    try:
+        return os.path.relpath(target, os.path.abspath(out_folder))
+    except ValueError:  # another drive (Windows): no relative path leads there
+        return target
+
+
+def _example(n_mels: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input the export is traced with: 2 utterances, the longest of a frame count that is
+    not a multiple of `k` (so the frame stacking pads, and its padding is in the graph)."""
+    frames = 10 * k + 1 if k > 1 else 10
+    features = torch.randn(2, frames, n_mels, generator=torch.Generator().manual_seed(0))
+    return features, torch.tensor([frames, frames - 3], dtype=torch.int64)
+
+
+def _check(onnx_bytes: bytes, model, n_mels: int, k: int) -> None:
+    """Run the export on two batches of other sizes and lengths than the traced example (a
+    frame count that is a multiple of the subsampling `k`, and one that is not) and compare
+    with the torch model: an AsrError if tracing fixed a shape or took a branch that does not
+    hold for them. Skipped without onnxruntime."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # a failure is reported below, not logged by onnxruntime as well
+    session = onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(1)
+    for features, lengths in ((torch.randn(3, 12 * k, n_mels, generator=g), [12 * k, 5 * k + 1, 1]),
+                              (torch.randn(1, 12 * k + 1, n_mels, generator=g), [12 * k + 1])):
+        lengths = torch.tensor(lengths, dtype=torch.int64)
+        try:
+            got, got_lengths = session.run(list(OUTPUTS), {"features": features.numpy(), "lengths": lengths.numpy()})
+        except Exception as e:  # noqa: BLE001 (onnxruntime's error types derive from Exception alone)
+            raise AsrError(f"the ONNX export fails on {tuple(features.shape)} features ({str(e).splitlines()[0]}; "
+                           "a bug in asr)") from None
+        with torch.no_grad():
+            want, want_lengths = model(features, lengths)
+        if tuple(got.shape) != tuple(want.shape) or got_lengths.tolist() != want_lengths.tolist():
+            raise AsrError(f"the ONNX export does not match the model: shapes {tuple(got.shape)} and {tuple(want.shape)}, "
+                           f"lengths {got_lengths.tolist()} and {want_lengths.tolist()} (a bug in asr)")
+        diff = max(float((torch.from_numpy(got[b, :n]) - want[b, :n]).abs().max())
+                   for b, n in enumerate(want_lengths.tolist()))
+        if diff > TOLERANCE:
+            raise AsrError(f"the ONNX export does not match the model: log-probabilities differ by {diff:.2g} "
+                           "(a bug in asr)")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file renamed over it; an AsrError naming
+    the path if it cannot be written (the file there, if any, is intact)."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise AsrError(f"{path}: cannot write the export ({_reason(e, path.parent)}); "
+                       "choose a writable place for it") from None
+    except BaseException:
+        _remove(tmp)
+        raise
