@@ -24,17 +24,17 @@ class Reporter:
 
     @contextmanager
     def progress(self, description: str, total: int) -> Iterator[Callable[..., None]]:
-        """Yield `advance(**fields)`; shows a bar with ETA and the latest fields."""
+        """Yield `advance(step=1, **fields)`; shows a bar with ETA and the latest fields."""
         if self.console is None:
-            yield lambda **fields: None
+            yield lambda step=1, **fields: None
             return
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
         with Progress(*columns, console=self.console, transient=True) as bar:
             task = bar.add_task(description, total=total, info="")
 
-            def advance(**fields) -> None:
+            def advance(step: float = 1, **fields) -> None:
                 info = "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
-                bar.update(task, advance=1, info=info)
+                bar.update(task, advance=step, info=info)
 
             yield advance

@@ -31,14 +31,19 @@ from asr.text import normalize
 
 @dataclass
 class Word:
-    """A recognised word and where it was heard: seconds from the start of the input."""
+    """A recognised word, where it was heard (seconds from the start of the input) and how sure
+    the model was: the mean posterior probability of its tokens (0-1; None when unknown)."""
 
     word: str
     start: float
     end: float
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
-        return {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3)}
+        found = {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3)}
+        if self.confidence is not None:
+            found["confidence"] = round(self.confidence, 3)
+        return found
 
 
 @dataclass
@@ -140,7 +145,8 @@ class Recognizer:
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[Result]:
         """Results of one batch of log-probabilities (B, T', V) with lengths (B,)."""
-        return [self.result(n_best) for n_best in self.decoder(log_probs, lengths)]
+        return [self.result(n_best, log_probs[b, : int(lengths[b])])
+                for b, n_best in enumerate(self.decoder(log_probs, lengths))]
 
     def recognize(self, features: Sequence[torch.Tensor], timestamps: bool = False) -> list[Result]:
         """Results of normalised feature tensors, in input order. With `timestamps`, each word's
@@ -190,26 +196,45 @@ class Recognizer:
         words = word_spans(spans, self.vocab.tokens, self.vocab.separator, self.vocab.word_start, frames=n)
         return Alignment(normalized, words, spans, self.frame_seconds, lp, features)
 
-    def result(self, n_best: list[Hypothesis]) -> Result:
-        """The Result of one input's n-best list (best first; empty: no text)."""
+    def result(self, n_best: list[Hypothesis], log_probs: torch.Tensor | None = None) -> Result:
+        """The Result of one input's n-best list (best first; empty: no text); `log_probs`
+        (T', V) of the input give its words' confidences."""
         best = n_best[0] if n_best else Hypothesis([], [], float("-inf"))
-        return Result(self.text(best), self.words(best), best, list(n_best), [self.text(h) for h in n_best])
+        return Result(self.text(best), self.words(best, log_probs), best, list(n_best),
+                      [self.text(h) for h in n_best])
+
+    @property
+    def joiner(self) -> str:
+        """What goes between words in a text: a space, or nothing (Mandarin characters)."""
+        return " " if self.vocab.separator or self.vocab.word_start else ""
 
     def text(self, hyp: Hypothesis) -> str:
         """A hypothesis's text: its words when the decoder knows them, else its tokens'."""
         if not hyp.words:
             return self.vocab.decode(hyp.tokens)
-        joiner = " " if self.vocab.separator or self.vocab.word_start else ""  # Mandarin: no spaces
-        return joiner.join(hyp.words)
+        return self.joiner.join(hyp.words)
 
-    def words(self, hyp: Hypothesis) -> list[Word]:
+    def words(self, hyp: Hypothesis, log_probs: torch.Tensor | None = None) -> list[Word]:
         """The words of a hypothesis with start and end times: a word starts at its first token's
         frame and ends one frame after its last (CTC emits a token on a spike of one frame).
-        Tokens are grouped into words as the aligner groups them (asr.align.word_spans)."""
+        Tokens are grouped into words as the aligner groups them (asr.align.word_spans). With the
+        input's `log_probs` (T', V), each word's confidence is the mean posterior of its tokens at
+        the frames they were emitted."""
         from asr.align import TokenSpan
 
-        spans = [TokenSpan(token, frame, frame + 1, 0.0) for token, frame in zip(hyp.tokens, hyp.frames)]
-        return self._timed(hyp, spans, pad=0)
+        if log_probs is not None and hyp.tokens:
+            lp = log_probs.detach().float().cpu()
+            frames = [min(f, lp.shape[0] - 1) for f in hyp.frames]
+            scores = lp[frames, hyp.tokens].exp().tolist()
+        else:
+            scores = None
+        spans = [TokenSpan(token, frame, frame + 1, scores[i] if scores else 0.0)
+                 for i, (token, frame) in enumerate(zip(hyp.tokens, hyp.frames))]
+        words = self._timed(hyp, spans, pad=0)
+        if scores is None:
+            for w in words:
+                w.confidence = None
+        return words
 
     def _timed(self, hyp: Hypothesis, spans: list, pad: int, frames: int | None = None) -> list[Word]:
         """`hyp`'s words with seconds, from its token spans in output frames (see
@@ -220,7 +245,7 @@ class Recognizer:
                            frames=frames)
         texts = hyp.words if len(hyp.words) == len(found) else [w.word for w in found]
         step = self.frame_seconds
-        return [Word(text, w.start * step, w.end * step) for text, w in zip(texts, found)]
+        return [Word(text, w.start * step, w.end * step, w.score) for text, w in zip(texts, found)]
 
 
 @dataclass

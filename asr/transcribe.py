@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
+
+import torch
 
 from asr import audio, manifest
+from asr.chunks import ChunkSettings, Piece, pieces
 from asr.errors import AsrError, AudioError, UsageError
-from asr.recognizer import Recognizer, Result
+from asr.formats import Transcript
+from asr.inputs import Source
+from asr.recognizer import Recognizer, Result, Word
 
 
 def find_model(root: str | Path = ".") -> Path:
@@ -22,17 +27,100 @@ def find_model(root: str | Path = ".") -> Path:
     return found[-1]
 
 
-def transcribe(paths: Sequence[str | Path], model_path: str | Path, device: str = "cpu", timestamps: bool = False,
-               **decoding) -> list[Result]:
-    """One Result (text, words with start/end seconds, hypotheses) per audio file, in order;
-    `timestamps`: word times by forced alignment (Recognizer.recognize); `decoding` keys
-    override the model's decoding settings."""
-    rec = Recognizer.load(model_path, device, **decoding)
-    rate = rec.feature_settings.sample_rate
-    feats = [rec.features(audio.load(p, rate)) for p in paths]
-    return rec.recognize(feats, timestamps)
+@dataclass
+class Outcome:
+    """One input's transcript, or the reason it has none (unreadable, too short); `joiner`: what
+    goes between its words in a text (a space, or nothing for Mandarin characters)."""
+
+    source: Source
+    transcript: Transcript | None = None
+    error: str | None = None
+    joiner: str = " "
 
 
+def transcribe(sources: Sequence[Source | str | Path], model_path: str | Path, device: str = "cpu", timestamps: bool = False,
+               threads: int | None = None, chunks: ChunkSettings = ChunkSettings(), max_frames: int = 60000,
+               progress: Callable[[float], None] | None = None, **decoding) -> Iterator[Outcome]:
+    """One Outcome per source, in order, as soon as it is done.
+
+    Audio is read in pieces (asr.chunks: a long recording never whole) and decoded in batches
+    of up to `max_frames` feature frames, pieces of several inputs together, sorted by length;
+    memory is bounded by `max_frames` and the chunk length, not by the inputs. Words of a long
+    recording keep its time. `timestamps`: word times by forced alignment; `threads`: CPU
+    threads for the model; `progress(seconds)`: called with the seconds of audio just done;
+    `decoding` keys override the model's decoding settings. A source may be given as a path."""
+    sources = [s if isinstance(s, Source) else Source(str(s), Path(s), Path(s).stem) for s in sources]
+    if threads:
+        torch.set_num_threads(threads)
+    rec = Recognizer.load(model_path, device, threads=threads, **decoding)
+    joiner = rec.joiner
+    parts: dict[int, list[tuple[Piece, Result]]] = {}
+    done: dict[int, Outcome] = {}
+    batch: list[tuple[int, Piece, torch.Tensor]] = []
+    frames = 0
+    following = 0
+
+    def flush() -> None:
+        nonlocal frames
+        results = rec.recognize([f for _, _, f in batch], timestamps)
+        for (i, piece, _), result in zip(batch, results):
+            if i in done:  # failed after this piece was read
+                continue
+            parts.setdefault(i, []).append((piece, result))
+            if piece.last:
+                done[i] = Outcome(sources[i], _merge(sources[i], parts.pop(i), joiner), joiner=joiner)
+        if progress is not None:
+            progress(sum(_seconds(p) for _, p, _ in batch))
+        batch.clear()
+        frames = 0
+
+    for i, source in enumerate(sources):
+        try:
+            for piece in pieces(source.path, rec.feature_settings.sample_rate, chunks, source.offset or 0.0,
+                                source.duration):
+                if piece.wave.numel() < rec.feature_settings.win_length:
+                    raise AudioError(f"{source.path}: too short to transcribe ({piece.wave.numel()} samples at "
+                                     f"{piece.rate} Hz; the model's feature window is "
+                                     f"{rec.feature_settings.win_ms:g} ms)")
+                features = rec.features(piece.wave)
+                batch.append((i, piece, features))
+                frames += features.shape[0]
+                if frames >= max_frames:
+                    flush()
+        except AudioError as e:
+            parts.pop(i, None)
+            done[i] = Outcome(source, error=str(e), joiner=joiner)
+        while following in done:  # hand over what is finished, in order
+            yield done.pop(following)
+            following += 1
+    if batch:
+        flush()
+    while following in done:
+        yield done.pop(following)
+        following += 1
+
+
+def _seconds(piece: Piece) -> float:
+    """Seconds of the recording a piece gives words for (its keep span within its audio)."""
+    return max(0.0, min(piece.keep[1], piece.end) - max(piece.keep[0], piece.offset))
+
+
+def _merge(source: Source, parts: list[tuple[Piece, Result]], joiner: str) -> Transcript:
+    """The transcript of one input from its pieces' results: each piece's words whose middle
+    lies in its `keep` span, moved into the recording's time."""
+    if len(parts) == 1:
+        piece, result = parts[0]
+        nbest = [(t, h.score) for t, h in zip(result.nbest_texts, result.nbest)] if len(result.nbest) > 1 else []
+        return Transcript(source.name, result.text, result.words, piece.end, nbest)
+    words: list[Word] = []
+    for piece, result in parts:
+        lo, hi = piece.keep
+        for w in result.words:
+            middle = piece.offset + (w.start + w.end) / 2
+            if lo <= middle < hi:
+                words.append(Word(w.word, piece.offset + w.start, piece.offset + w.end, w.confidence))
+    piece = parts[-1][0]
+    return Transcript(source.name, joiner.join(w.word for w in words), words, piece.end)
 @dataclass
 class Aligned:
     """One utterance of `align_all`: its id and audio, and its alignment's JSON, or the reason

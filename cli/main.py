@@ -22,10 +22,12 @@ from asr_cli.export import export
 from asr_cli.lm import app as lm_app
 from asr_cli.common import (BeamSize, BeamSizeToken, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
                             Quiet, UnkScore, WordScore, decoding, err, errors, model_path, reporter)
+from asr_cli.transcribe import transcribe
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 app.add_typer(lm_app, name="lm")
 app.command()(export)
+app.command()(transcribe)
 
 
 def _version(value: bool) -> None:
@@ -152,38 +154,6 @@ def _print_report(report) -> None:
                   str(r.insertions), str(r.words), str(r.utterances), f"{report.hours:.3f}")
     Console().print(table)
     err.print(f"per-utterance results: {report.results_path}", markup=False)
-
-
-@app.command()
-def transcribe(
-    audio: Annotated[list[Path], typer.Argument(help="Audio files.", exists=True, dir_okay=False)],
-    model: Model = None,
-    timestamps: Annotated[bool, typer.Option("--timestamps", help="One JSON object per file: text and each word's start and end (seconds).")] = False,
-    device: Device = "auto",
-    decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
-    lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
-    hotword: Hotword = None, hotwords: HotwordsFile = None, unk_score: UnkScore = None,
-    beam_size_token: BeamSizeToken = None,
-) -> None:
-    """Print the transcript of each audio file (JSON with --timestamps or --nbest).
-
-    Example: asr transcribe recording.wav
-    """
-    from asr.transcribe import transcribe as run_transcribe
-    with errors():
-        options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords, unk_score,
-                           beam_size_token)
-        results = run_transcribe(audio, model_path(model), resolve_device(device), timestamps, **options)
-    for path, result in zip(audio, results):
-        if timestamps or (nbest or 1) > 1:
-            found = {"audio": str(path), "text": result.text}
-            if timestamps:
-                found["words"] = [w.to_dict() for w in result.words]
-            if (nbest or 1) > 1:
-                found["nbest"] = [{"text": t, "score": round(h.score, 3)} for t, h in zip(result.nbest_texts, result.nbest)]
-            typer.echo(json.dumps(found, ensure_ascii=False))
-        else:
-            typer.echo(f"{path}\t{result.text}" if len(audio) > 1 else result.text)
 
 
 @app.command()

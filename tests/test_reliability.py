@@ -117,11 +117,16 @@ def test_audio_path_that_is_not_a_file_is_a_usage_error(model, tmp_path, kind):
     assert result.code == 2 and result.stdout == "" and "nothing.wav" in result.message
 
 
-def test_one_bad_file_among_good_ones_is_named(model, tmp_path):
+def test_one_bad_file_among_good_ones_is_named_and_the_others_transcribed(model, tmp_path):
     good = tmp_path / "good.wav"
     sf.write(good, noise(1.0, 16000), 16000)
     bad = _bad_audio(tmp_path, "text")
-    assert_error(invoke("transcribe", "--model", model, good, bad), 1, bad.name)
+    result = invoke("transcribe", "--model", model, good, bad, good)
+    assert result.code == 1, result
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [str(good), str(good)]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and bad.name in errors[0] and good.name not in errors[0], result
+    assert "transcribed 2 of 3 inputs; 1 failed" in result.message, result
 
 
 # ---- manifests -----------------------------------------------------------------------------------

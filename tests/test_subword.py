@@ -82,5 +82,5 @@ def test_training_with_subword_units_transcribes(tiny_digits, tmp_path):
     settings = config.load(None, ["model.hidden=16", "model.layers=1", "features.n_mels=20", "train.epochs=1",
                                   "train.max_batch=8", "text.units=bpe", "text.bpe_size=30"])
     train(tiny_digits, settings, tmp_path)
-    texts = [r.text for r in transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")]
+    texts = [o.transcript.text for o in transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")]
     assert len(texts) == 1 and isinstance(texts[0], str)

@@ -317,7 +317,7 @@ def test_per_utterance_normalisation_trains_and_transcribes(tiny_digits, tmp_pat
 
     train(tiny_digits, _settings("train.epochs=1", "features.normalize=utterance"), tmp_path)
     assert isinstance(Recognizer.load(tmp_path / "model.pt").normalizer, UtteranceNormalizer)
-    texts = [r.text for r in transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")]
+    texts = [o.transcript.text for o in transcribe([manifest.read(tiny_digits / "dev.jsonl")[0].audio], tmp_path / "model.pt")]
     assert len(texts) == 1 and isinstance(texts[0], str)
 
 
