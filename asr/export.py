@@ -16,6 +16,10 @@ feature and decoding settings, vocabulary, normalisation statistics, info), so
 `asr transcribe --model model.onnx` needs nothing else. Feature extraction, normalisation
 and decoding stay in Python (asr.recognizer) and are the same as for model.pt.
 
+`int8=True` quantises the weights to int8 after the check (onnxruntime's dynamic quantisation,
+see `quantize`): a quarter of the size and, measured, over twice as fast on a CPU, with the
+same word error rate within noise; the metadata says `asr.weights` = int8.
+
 The LM and lexicon paths of the decoding settings are relative to the model file's
 folder; they are rewritten relative to the export's folder, so the export finds the same
 files wherever it is written (absolute paths stay as they are).
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -52,10 +57,10 @@ INSTALL = 'pip install "asr[onnx]"'
 TOLERANCE = 1e-3  # max abs difference of log-probabilities, export vs torch, before writing
 
 
-def export_onnx(model_path: str | Path, out_path: str | Path) -> Path:
+def export_onnx(model_path: str | Path, out_path: str | Path, int8: bool = False) -> Path:
     """Write the model of `model_path` (a model.pt or training checkpoint) as ONNX at
     `out_path` (named *.onnx, else a UsageError), atomically (an existing file there stays
-    intact on failure); returns it."""
+    intact on failure); returns it. `int8`: weights quantised to int8 (see `quantize`)."""
     try:
         import onnx
     except ImportError:
@@ -78,23 +83,54 @@ def export_onnx(model_path: str | Path, out_path: str | Path) -> Path:
                 input_names=list(INPUTS), output_names=list(OUTPUTS),
                 dynamic_axes={"features": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
                               "log_probs": {0: "batch", 1: "out_frames"}, "out_lengths": {0: "batch"}})
-    proto = onnx.load_from_string(buffer.getvalue())
-    _check(buffer.getvalue(), model, record.features.n_mels, k)
-    for key, value in metadata(record, model_path.parent, out_path.parent).items():
+    data = buffer.getvalue()
+    _check(data, model, record.features.n_mels, k, TOLERANCE)
+    if int8:
+        data = quantize(data)
+        _check(data, model, record.features.n_mels, k, None)
+    proto = onnx.load_from_string(data)
+    for key, value in metadata(record, model_path.parent, out_path.parent, int8).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     _write(out_path, proto.SerializeToString())
     return out_path
 
 
-def metadata(record: ModelRecord, model_folder: Path, out_folder: Path) -> dict[str, str]:
-    """The export's ONNX metadata: format tag, version, and the record without weights as
-    JSON, its LM and lexicon paths made relative to `out_folder` instead of `model_folder`."""
+def quantize(onnx_bytes: bytes) -> bytes:
+    """An export with int8 weights: onnxruntime's dynamic quantisation (QInt8 weights, one
+    scale per tensor; activations quantised on the fly). LSTM becomes com.microsoft's
+    DynamicQuantizeLSTM, so only onnxruntime runs the result; GRU and RNN layers stay float
+    (onnxruntime has no quantised GRU): there only the output layer and convolution are int8.
+    Measured by bench/onnx_int8.py on the 100-epoch AN4 model (3x256 BiLSTM, 16.8 MB ->
+    4.3 MB) on 2 AMD EPYC cores with AVX-512 VNNI, the model alone on 100 s of test audio in
+    30 s chunks: 0.14 s on 1 thread and 0.08 s on 2, against 0.41 s and 0.21 s for torch fp32
+    (2.8x and 2.6x its speed; onnxruntime fp32: 0.37 s and 0.22 s); test WER 9.06 % instead
+    of 9.18 % (CER 4.25 % instead of 4.21 %), dev WER 23.31 % for both."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        raise AsrError(f"int8 quantisation needs onnxruntime ({INSTALL})") from None
+    previous = logging.root.manager.disable
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        fp32.write_bytes(onnx_bytes)
+        logging.disable(logging.WARNING)  # its advice to "pre-process" a vision model, on the root logger
+        try:
+            quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(previous)
+        return int8.read_bytes()
+
+
+def metadata(record: ModelRecord, model_folder: Path, out_folder: Path, int8: bool = False) -> dict[str, str]:
+    """The export's ONNX metadata: format tag, version, weight type (float32 or int8), and the
+    record without weights as JSON, its LM and lexicon paths made relative to `out_folder`
+    instead of `model_folder`."""
     decoding = replace(record.decoding, lm=_moved(record.decoding.lm, model_folder, out_folder),
                        lexicon=_moved(record.decoding.lexicon, model_folder, out_folder))
     d = replace(record, weights={}, decoding=decoding).to_dict()
     del d["model"]["state"]
-    return {"asr.format": FORMAT, "asr.version": str(VERSION),
+    return {"asr.format": FORMAT, "asr.version": str(VERSION), "asr.weights": "int8" if int8 else "float32",
             "asr.record": json.dumps(to_json(d), ensure_ascii=False)}
 
 
@@ -141,11 +177,12 @@ def _example(n_mels: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return features, torch.tensor([frames, frames - 3], dtype=torch.int64)
 
 
-def _check(onnx_bytes: bytes, model, n_mels: int, k: int) -> None:
+def _check(onnx_bytes: bytes, model, n_mels: int, k: int, tolerance: float | None) -> None:
     """Run the export on two batches of other sizes and lengths than the traced example (a
     frame count that is a multiple of the subsampling `k`, and one that is not) and compare
     with the torch model: an AsrError if tracing fixed a shape or took a branch that does not
-    hold for them. Skipped without onnxruntime."""
+    hold for them, or log-probabilities differ by more than `tolerance` (None: not compared,
+    for int8 weights). Skipped without onnxruntime."""
     try:
         import onnxruntime
     except ImportError:
@@ -169,7 +206,7 @@ def _check(onnx_bytes: bytes, model, n_mels: int, k: int) -> None:
                            f"lengths {got_lengths.tolist()} and {want_lengths.tolist()} (a bug in asr)")
         diff = max(float((torch.from_numpy(got[b, :n]) - want[b, :n]).abs().max())
                    for b, n in enumerate(want_lengths.tolist()))
-        if diff > TOLERANCE:
+        if tolerance is not None and diff > tolerance:
             raise AsrError(f"the ONNX export does not match the model: log-probabilities differ by {diff:.2g} "
                            "(a bug in asr)")
 

@@ -14,7 +14,8 @@ FORMATS = ("onnx",)
 def export(
     model: Annotated[Path, typer.Argument(help="The model.pt (or a training checkpoint) to export.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Argument(help="The file to write, e.g. exp/an4/model.onnx.")],
-    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx (needs pip install \"asr[onnx]\").")] = "onnx",
+    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx (needs pip install \"asr\\[onnx]\").")] = "onnx",
+    int8: Annotated[bool, typer.Option("--int8", help="Quantise the weights to int8 (onnxruntime's dynamic quantisation; runs in onnxruntime only; GRU and RNN layers stay float): on the AN4 BiLSTM 2.6-2.8x the speed of model.pt on a CPU, a quarter of the size, test WER 9.06 % instead of 9.18 %.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Export a model as ONNX: the acoustic model, with its settings, vocabulary and normalisation.
@@ -30,7 +31,7 @@ def export(
         raise typer.BadParameter(f"{fmt!r} is not an export format; give one of: {', '.join(FORMATS)}",
                                  param_hint="--format")
     with errors():
-        written = export_onnx(model, out)
+        written = export_onnx(model, out, int8=int8)
     if not quiet:
         err.print(f"exported {model} as {written} ({written.stat().st_size / 1e6:.1f} MB)", markup=False,
                   highlight=False)

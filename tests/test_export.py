@@ -113,6 +113,22 @@ def test_the_export_describes_itself(exported):
     assert got.info == want.info and got.frame_seconds == want.frame_seconds
 
 
+def test_int8_weights(exported, tmp_path):
+    """Quantised: a smaller file of the same shapes and lengths, log-probabilities near the
+    float ones (on this untrained model; bench/onnx_int8.py measures WER on a trained one)."""
+    import onnx
+
+    model_pt, model_onnx = exported
+    out = export_onnx(model_pt, tmp_path / "model-int8.onnx", int8=True)
+    proto = onnx.load(str(out))
+    assert {p.key: p.value for p in proto.metadata_props}["asr.weights"] == "int8"
+    if model_record.load(model_pt).model.cell == "lstm":  # onnxruntime has no quantised GRU
+        assert "DynamicQuantizeLSTM" in {node.op_type for node in proto.graph.node}
+        assert out.stat().st_size < model_onnx.stat().st_size / 2
+    assert compare(model_pt, out, [7, 50, 301]) < 0.2  # 0.03 seen
+    assert load(out)[0].vocab.tokens == model_record.load(model_pt).vocab.tokens
+
+
 def test_a_trace_that_does_not_hold_for_other_lengths_is_caught_before_writing(tmp_path, monkeypatch):
     """Traced with a frame count that is a multiple of the subsampling, the frame stacking's
     `if pad:` is recorded as never padding: other lengths then fail, and nothing is written."""
@@ -193,6 +209,15 @@ def test_cli_export_then_transcribe_gives_the_same_text(exported, runner, tmp_pa
         assert result.exit_code == 0, result.output
         texts.append(result.stdout)
     assert texts[0] == texts[1] and texts[0].strip()
+
+
+def test_cli_export_int8(exported, runner, tmp_path):
+    model_pt, _ = exported
+    out = tmp_path / "model-int8.onnx"
+    result = runner.invoke(app, ["export", str(model_pt), str(out), "--int8"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out) and "exported" in result.stderr
+    assert load(out)[1].session.get_modelmeta().custom_metadata_map["asr.weights"] == "int8"
 
 
 def test_cli_export_refuses_other_formats_and_bad_files(exported, runner, tmp_path):
