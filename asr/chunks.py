@@ -26,7 +26,7 @@ the recording's length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -79,11 +79,10 @@ class Piece:
     offset: float
     keep: tuple[float, float]
     last: bool
+    end: float = field(init=False)  # seconds of the recording where the piece's audio ends
 
-    @property
-    def end(self) -> float:
-        """Seconds of the recording where the piece's audio ends."""
-        return self.offset + self.wave.numel() / self.rate
+    def __post_init__(self):
+        self.end = self.offset + self.wave.numel() / self.rate
 
 
 def pieces(path: str | Path, sample_rate: int, settings: ChunkSettings = ChunkSettings(),
@@ -152,11 +151,17 @@ class _Cutter:
                 else:
                     self.buffer = np.concatenate([self.buffer, block])
             total = self.start + len(self.buffer)
-            found = self._pause(pos, min(total, pos + self.chunk))
-            if found is not None and (not done or total - found[1] >= self.min_piece):
-                end, following = found
-                yield begin, end, (pos, end), False
-                pos = begin = following
+            found = self._pause(pos, min(total, pos + self.chunk), leading=pos == 0)
+            if found is not None:
+                end, following, leading = found
+                if leading:  # the recording starts with silence: skip it
+                    pos = begin = max(pos, following)
+                elif done and total - following <= self.margin + self.window:  # silence to the end
+                    yield begin, total, (pos, total), True
+                    return
+                else:
+                    yield begin, end, (pos, end), False
+                    pos = begin = following
             elif done and total - pos <= self.chunk + self.context:
                 yield begin, total, (pos, total), True
                 return
@@ -175,27 +180,32 @@ class _Cutter:
         starts = np.arange(0, len(x) - self.window + 1, self.hop)
         return 10 * np.log10((sums[starts + self.window] - sums[starts]) / self.window + 1e-10)
 
-    def _pause(self, a: int, b: int) -> tuple[int, int] | None:
-        """The first pause in samples [a, b) at least MIN_PIECE_S after `a`: (where the piece
-        before it ends, where the next begins), or None."""
+    def _pause(self, a: int, b: int, leading: bool) -> tuple[int, int, bool] | None:
+        """The first pause in samples [a, b) that leaves a piece of at least MIN_PIECE_S before
+        it, or with `leading` one that starts at `a`: (where the piece before it ends, where the
+        next begins, whether it starts at `a`), or None. A piece keeps up to `margin` of the
+        pause; a pause shorter than two margins is cut in its middle."""
         db = self._levels(a, b)
         if len(db) == 0:
             return None
         low, high = np.percentile(db, 10), np.percentile(db, 90)
-        quiet = db < low + self.s.quiet * (high - low) if high - low > 6 else np.zeros(len(db), bool)
+        if high - low <= 6:  # all alike: no pause to tell from the rest
+            return None
+        quiet = db < low + self.s.quiet * (high - low)
         need = max(1, int(round(self.pause / self.hop)))
         run = 0
         for i, q in enumerate(quiet):
             run = run + 1 if q else 0
-            if run < need or not q:
-                continue
-            if i + 1 < len(quiet) and quiet[i + 1]:
-                continue  # the pause goes on: cut where it ends
-            q0 = a + (i - run + 1) * self.hop + self.window // 2
+            if run < need or (i + 1 < len(quiet) and quiet[i + 1]):
+                continue  # not a pause yet, or it goes on: decide where it ends
+            first = i - run + 1
+            q0 = a if first == 0 else a + first * self.hop + self.window // 2
             q1 = a + i * self.hop + self.window // 2
             end, following = min(q1, q0 + self.margin), max(q0, q1 - self.margin)
-            if end - a >= self.min_piece and (q1 - q0) >= self.pause - self.hop:
-                return (end, following) if following >= end else ((q0 + q1) // 2, (q0 + q1) // 2)
+            if following < end:
+                end = following = (q0 + q1) // 2
+            if (first == 0 and leading) or (first > 0 and end - a >= self.min_piece):
+                return end, following, first == 0
         return None
 
     def _quietest(self, a: int, b: int) -> int:

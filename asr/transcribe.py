@@ -54,7 +54,7 @@ def transcribe(sources: Sequence[Source | str | Path], model_path: str | Path, d
         torch.set_num_threads(threads)
     rec = Recognizer.load(model_path, device, threads=threads, **decoding)
     joiner = rec.joiner
-    parts: dict[int, list[tuple[Piece, Result]]] = {}
+    parts: dict[int, list[Word]] = {}  # the words so far of recordings in several pieces
     done: dict[int, Outcome] = {}
     batch: list[tuple[int, Piece, torch.Tensor]] = []
     frames = 0
@@ -66,9 +66,15 @@ def transcribe(sources: Sequence[Source | str | Path], model_path: str | Path, d
         for (i, piece, _), result in zip(batch, results):
             if i in done:  # failed after this piece was read
                 continue
-            parts.setdefault(i, []).append((piece, result))
+            if piece.last and piece.keep[0] == float("-inf"):  # all of it in one piece
+                done[i] = Outcome(sources[i], _whole(sources[i], piece, result), joiner=joiner)
+                continue
+            words = parts.setdefault(i, [])
+            words += kept_words(piece, result)
             if piece.last:
-                done[i] = Outcome(sources[i], _merge(sources[i], parts.pop(i), joiner), joiner=joiner)
+                del parts[i]
+                done[i] = Outcome(sources[i], Transcript(sources[i].name, joiner.join(w.word for w in words), words,
+                                                         piece.end), joiner=joiner)
         if progress is not None:
             progress(sum(_seconds(p) for _, p, _ in batch))
         batch.clear()
@@ -83,6 +89,7 @@ def transcribe(sources: Sequence[Source | str | Path], model_path: str | Path, d
                                      f"{piece.rate} Hz; the model's feature window is "
                                      f"{rec.feature_settings.win_ms:g} ms)")
                 features = rec.features(piece.wave)
+                piece.wave = torch.empty(0)  # (not a view: that would keep the samples)
                 batch.append((i, piece, features))
                 frames += features.shape[0]
                 if frames >= max_frames:
@@ -105,22 +112,18 @@ def _seconds(piece: Piece) -> float:
     return max(0.0, min(piece.keep[1], piece.end) - max(piece.keep[0], piece.offset))
 
 
-def _merge(source: Source, parts: list[tuple[Piece, Result]], joiner: str) -> Transcript:
-    """The transcript of one input from its pieces' results: each piece's words whose middle
-    lies in its `keep` span, moved into the recording's time."""
-    if len(parts) == 1:
-        piece, result = parts[0]
-        nbest = [(t, h.score) for t, h in zip(result.nbest_texts, result.nbest)] if len(result.nbest) > 1 else []
-        return Transcript(source.name, result.text, result.words, piece.end, nbest)
-    words: list[Word] = []
-    for piece, result in parts:
-        lo, hi = piece.keep
-        for w in result.words:
-            middle = piece.offset + (w.start + w.end) / 2
-            if lo <= middle < hi:
-                words.append(Word(w.word, piece.offset + w.start, piece.offset + w.end, w.confidence))
-    piece = parts[-1][0]
-    return Transcript(source.name, joiner.join(w.word for w in words), words, piece.end)
+def _whole(source: Source, piece: Piece, result: Result) -> Transcript:
+    """The transcript of an input decoded in one piece: the decoder's text and n-best list."""
+    nbest = [(t, h.score) for t, h in zip(result.nbest_texts, result.nbest)] if len(result.nbest) > 1 else []
+    return Transcript(source.name, result.text, result.words, piece.end, nbest)
+
+
+def kept_words(piece: Piece, result: Result) -> list[Word]:
+    """The words of a piece's result whose middle lies in its `keep` span, in the recording's
+    time: with the other pieces', every word once (a recording in several pieces has no n-best)."""
+    lo, hi = piece.keep
+    return [Word(w.word, piece.offset + w.start, piece.offset + w.end, w.confidence) for w in result.words
+            if lo <= piece.offset + (w.start + w.end) / 2 < hi]
 @dataclass
 class Aligned:
     """One utterance of `align_all`: its id and audio, and its alignment's JSON, or the reason

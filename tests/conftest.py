@@ -28,3 +28,27 @@ def tiny_digits(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny_digits")
     digits.prepare(out, train=24, dev=4, test=4, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def digits_corpus(tmp_path_factory) -> Path:
+    """800 train / 20 dev / 60 test synthetic digit strings (test voices unseen in training)."""
+    from asr.corpora import digits
+
+    data = tmp_path_factory.mktemp("digits_corpus")
+    digits.prepare(data, train=800, dev=20, test=60, workers=1)
+    return data
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits_corpus, tmp_path_factory) -> Path:
+    """A small character model trained on `digits_corpus` (about a minute on 2 cores): its model.pt."""
+    from asr import config
+    from asr.train import train
+
+    settings = config.load(None, [
+        "features.n_mels=40", "model.cell=gru", "model.hidden=128", "model.layers=2", "model.subsample=3",
+        "train.epochs=16", "train.max_frames=12000", "train.max_batch=32", "train.lr=0.003",
+        "train.warmup_steps=50", "train.specaugment=false",
+    ])
+    return train(digits_corpus, settings, tmp_path_factory.mktemp("digits_model")).model_path

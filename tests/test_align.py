@@ -11,6 +11,7 @@ import torch
 
 from asr.align import AlignError, TokenSpan, WordSpan, align, to_seconds, word_spans
 from asr.errors import AsrError
+from speech import VOICES, spoken_digits
 
 MANDARIN = ["<blank>", "好", "棒"]
 LETTERS = ["<blank>", "|", "a", "b", "c"]
@@ -156,58 +157,7 @@ def test_the_plot_is_a_png(tmp_path):
 
 # ---- word times on synthetic speech -----------------------------------------------------
 
-DIGITS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 TOLERANCE = 0.1  # seconds
-# Voices held out of the digits corpus's training split (and the default voice), at several rates.
-VOICES = (("en+m7", 160), ("en-us+f4", 190), ("en", 175), ("en-us+klatt3", 150))
-
-
-def voiced(wave: np.ndarray, rate: int, floor_db: float = -40.0) -> np.ndarray:
-    """`wave` without its leading and trailing silence: the 10 ms frames from the first to the
-    last whose RMS is within `floor_db` of the loudest frame's."""
-    hop = rate // 100
-    frames = wave[: len(wave) // hop * hop].reshape(-1, hop)
-    rms = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1))
-    loud = np.nonzero(rms > rms.max() * 10 ** (floor_db / 20))[0]
-    return wave[loud[0] * hop:(loud[-1] + 1) * hop]
-
-
-def spoken_digits(rng: np.random.Generator, voice: str, wpm: int, sample_rate: int):
-    """Digit words synthesised one by one and joined with pauses of known length, with white
-    noise at 30 dB SNR: (wave (samples,), [(word, start s, end s)] where each word's voiced part is)."""
-    from asr import audio, synth
-
-    words = [DIGITS[i] for i in rng.integers(len(DIGITS), size=int(rng.integers(3, 6)))]
-    parts = [np.zeros(int(rng.uniform(0.2, 0.5) * sample_rate))]
-    truth, at = [], len(parts[0])
-    for i, word in enumerate(words):
-        synth.reset()  # the same audio for a word whatever was spoken before
-        wave, rate = synth.synthesize(word, voice, wpm)
-        speech = audio.resample(torch.from_numpy(voiced(wave, rate)), rate, sample_rate).numpy()
-        truth.append((word, at / sample_rate, (at + len(speech)) / sample_rate))
-        pause = np.zeros(int(rng.uniform(0.15, 0.6) * sample_rate))
-        parts += [speech, pause]
-        at += len(speech) + len(pause)
-    signal = np.concatenate(parts)
-    signal += rng.standard_normal(len(signal)) * np.sqrt(np.mean(signal**2) / 1e3)
-    return (0.5 * signal / np.abs(signal).max()).astype(np.float32), truth
-
-
-@pytest.fixture(scope="module")
-def digits_model(tmp_path_factory):
-    """A small character model trained on 800 synthetic digit strings (about a minute on 2 cores)."""
-    from asr import config
-    from asr.corpora import digits
-    from asr.train import train
-
-    data = tmp_path_factory.mktemp("align_digits")
-    digits.prepare(data, train=800, dev=20, test=0, workers=1)
-    settings = config.load(None, [
-        "features.n_mels=40", "model.cell=gru", "model.hidden=128", "model.layers=2", "model.subsample=3",
-        "train.epochs=16", "train.max_frames=12000", "train.max_batch=32", "train.lr=0.003",
-        "train.warmup_steps=50", "train.specaugment=false",
-    ])
-    return train(data, settings, tmp_path_factory.mktemp("align_model")).model_path
 
 
 @pytest.mark.slow
