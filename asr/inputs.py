@@ -71,16 +71,26 @@ def _manifest(path: Path) -> list[Source]:
     utts = manifest.read(path)
     if not utts:
         raise ManifestError(f"{path}: no utterances in the manifest")
-    return [Source(u.id, Path(u.audio), u.id, u.offset, u.duration if u.offset is not None else None)
+    return [Source(u.id, Path(u.audio), _file_name(u.id), u.offset, u.duration if u.offset is not None else None)
             for u in utts]
 
 
+def _file_name(uid: str) -> str:
+    """An utterance id as a file name that stays inside the output folder: path separators
+    become "_", and a leading "." does too ("../x" -> "_.._x")."""
+    name = uid.replace("/", "_").replace("\\", "_")
+    return "_" + name[1:] if name.startswith(".") else name or "_"
+
+
 def check_outputs(sources: Sequence[Source], suffix: str) -> None:
-    """UsageError when two sources would write the same output file (same name from two inputs)."""
-    seen: dict[str, str] = {}
+    """UsageError when two sources would write the same output file: the same name from two
+    inputs, or one manifest id twice (the same audio given twice is written once)."""
+    seen: dict[str, Source] = {}
     for s in sources:
         key = s.out + suffix
-        if key in seen and seen[key] != s.name:
-            raise UsageError(f"{s.name} and {seen[key]} would both be written to {key} under --output-dir "
-                             "(transcribe them into separate folders)")
-        seen[key] = s.name
+        if key in seen and seen[key] != s:
+            other = seen[key].name
+            what = f"{s.name} and {other}" if s.name != other else f"two inputs named {s.name}"
+            raise UsageError(f"{what} would both be written to {key} under --output-dir "
+                             "(transcribe them into separate folders, or give each utterance its own id)")
+        seen[key] = s

@@ -73,6 +73,7 @@ def transcribe(sources: Sequence[Source | str | Path], model_path: str | Path, d
             words += kept_words(piece, result)
             if piece.last:
                 del parts[i]
+                words = within(words, piece.end)
                 done[i] = Outcome(sources[i], Transcript(sources[i].name, joiner.join(w.word for w in words), words,
                                                          piece.end), joiner=joiner)
         if progress is not None:
@@ -115,7 +116,15 @@ def _seconds(piece: Piece) -> float:
 def _whole(source: Source, piece: Piece, result: Result) -> Transcript:
     """The transcript of an input decoded in one piece: the decoder's text and n-best list."""
     nbest = [(t, h.score) for t, h in zip(result.nbest_texts, result.nbest)] if len(result.nbest) > 1 else []
-    return Transcript(source.name, result.text, result.words, piece.end, nbest)
+    return Transcript(source.name, result.text, within(result.words, piece.end), piece.end, nbest)
+
+
+def within(words: list[Word], duration: float) -> list[Word]:
+    """The words with their times inside [0, duration] (a word ends a frame after its last
+    token, which can be past the end of the audio)."""
+    for w in words:
+        w.start, w.end = min(max(w.start, 0.0), duration), min(max(w.end, 0.0), duration)
+    return words
 
 
 def kept_words(piece: Piece, result: Result) -> list[Word]:

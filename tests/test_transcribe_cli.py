@@ -29,10 +29,7 @@ from asr.vocab import Vocabulary
 
 RATE = 16000
 FORMATS = ["txt", "json", "jsonl", "srt", "vtt", "tsv"]
-# The model's output frame (hop 10 ms x subsampling 3). A word ends one frame after its
-# last token, and the last frame may reach up to one frame past the last sample: word
-# times are checked against [0, duration + FRAME] here, and against [0, duration] in the
-# xfail test at the end.
+# The model's output frame (hop 10 ms x subsampling 3).
 FRAME = 0.03
 
 
@@ -134,7 +131,7 @@ def texts(model, folder) -> dict[str, str]:
     return found
 
 
-def check_words(d: dict, duration: float, slack: float = FRAME) -> None:
+def check_words(d: dict, duration: float, slack: float = 0.0) -> None:
     """A json/jsonl object: its keys and duration, and words in order within
     [0, duration + slack] with confidences in [0, 1]."""
     assert set(d) == {"audio", "text", "duration", "words"}, d
@@ -458,17 +455,6 @@ def test_a_recording_longer_than_chunk_keeps_its_time(model, tmp_path, kind):
 # ---- known bugs ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "words can end up to one model frame after the recording: asr/transcribe.py "
-        "(_whole, and flush for several pieces) hands the recognizer's word times "
-        "(asr/recognizer.py: a word ends one output frame after its last token; with "
-        "--timestamps widened to the last output frame) to the Transcript without "
-        "clamping them to its duration (piece.end), e.g. a 1.5 s file with "
-        "--timestamps: last word ends at 1.53"
-    ),
-)
 def test_word_times_do_not_pass_the_end_of_the_recording(model, tmp_path):
     short = wav(tmp_path / "short.wav", 1.5, seed=2)
     long = tmp_path / "long.wav"
@@ -499,15 +485,6 @@ def test_word_times_do_not_pass_the_end_of_the_recording(model, tmp_path):
     assert [end <= duration for _, duration, end in found] == [True] * 3, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a manifest id is used as an output path unchecked: asr/inputs.py _manifest "
-        "sets Source.out = u.id and cli/transcribe.py _write_file writes folder / "
-        "(out + suffix), so the id '../escaped' is written beside --output-dir and an"
-        " absolute id '/x/abs' to /x/abs.txt"
-    ),
-)
 def test_manifest_ids_cannot_write_outside_the_output_dir(model, folder, tmp_path):
     lines = [
         {
@@ -531,16 +508,6 @@ def test_manifest_ids_cannot_write_outside_the_output_dir(model, folder, tmp_pat
     assert outside == ["m.jsonl"], outside
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "two manifest utterances with the same id but different audio both write "
-        "<id>.txt: asr/inputs.py check_outputs only reports a collision when the two "
-        "sources' names differ (`seen[key] != s.name`), and a manifest utterance's "
-        "name is its id, so the second transcript silently replaces the first (exit "
-        "0)"
-    ),
-)
 def test_two_utterances_with_one_id_are_not_written_over_each_other(
     model, folder, tmp_path
 ):
