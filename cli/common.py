@@ -14,6 +14,7 @@ from rich.console import Console
 from asr.errors import AsrError, UsageError
 
 err = Console(stderr=True, soft_wrap=True)
+fast_exit = False  # set by a command whose process may end without the interpreter's teardown (main.run)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.")]
 Device = Annotated[str, typer.Option(help="Where the model runs: auto (a GPU when there is one), cpu, cuda, cuda:N.")]

@@ -66,6 +66,9 @@ def transcribe(
     from asr.runtime import resolve_device
     from asr.transcribe import transcribe as run
 
+    from asr_cli import common
+
+    common.fast_exit = True  # nothing is left to clean up when this command returns
     fmt = format or ("jsonl" if timestamps or (nbest or 1) > 1 else "txt")
     failed = 0
     with errors(), ExitStack() as stack:
