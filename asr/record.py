@@ -97,6 +97,9 @@ class ModelRecord:
 
 def load(path: str | Path) -> ModelRecord:
     """The model record of a model.pt or training checkpoint (CheckpointError if it is not one)."""
+    if Path(path).suffix.lower() == ".onnx":
+        raise CheckpointError(f"{path}: an ONNX export runs in transcribe, evaluate and align only; give the model.pt "
+                              "it was exported from")
     return ModelRecord.from_dict(checkpoint.load(path), str(path))
 
 

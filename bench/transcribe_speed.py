@@ -63,8 +63,9 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def join(utts, minutes: float, path: Path, refs: list[str], seed: int = 0) -> str:
-    """Write a recording of `minutes` from the utterances (cycled) with pauses; its reference."""
+def join(utts, minutes: float, path: Path, refs: list[str], seed: int = 0) -> tuple[str, int]:
+    """Write a recording of `minutes` from the utterances (cycled) with pauses: its reference
+    and how many utterances it holds."""
     rng = np.random.default_rng(seed)
     words, total, i = [], 0.0, 0
     with sf.SoundFile(str(path), "w", RATE, 1, "PCM_16") as f:
@@ -77,7 +78,7 @@ def join(utts, minutes: float, path: Path, refs: list[str], seed: int = 0) -> st
             total += (len(wave) + len(pause)) / RATE
             words.append(refs[i % len(utts)])
             i += 1
-    return " ".join(words)
+    return " ".join(words), i
 
 
 def timed(sources, model: Path, threads: int, **decoding) -> tuple[float, list]:
@@ -136,19 +137,20 @@ def main() -> None:
                     target.symlink_to((args.model.parent / name).resolve())
         log(f"writing {args.minutes:g}- and {args.long_minutes:g}-minute recordings")
         ten, sixty = tmp / "ten.wav", tmp / "sixty.wav"
-        reference = join(utts, args.minutes, ten, refs)
+        reference, count = join(utts, args.minutes, ten, refs)
         join(utts, args.long_minutes, sixty, refs)
         seconds = sf.info(str(ten)).duration
 
-        one_by_one = {}
+        one_by_one = {}  # the recording's utterances transcribed one by one (greedy)
         short_seconds = sum(audio.info(u.audio).duration for u in utts)
         short = {}
         for name, model in (("torch", args.model), ("onnx-int8", int8)):
             log(f"short files: {name}")
             elapsed, found = timed([u.audio for u in utts], model, args.threads, decoder="greedy")
-            one_by_one[name] = jiwer.wer(" ".join(refs), " ".join(t.text for t in found))
+            texts = [t.text for t in found]
+            one_by_one[name] = jiwer.wer(reference, " ".join(texts[i % len(texts)] for i in range(count)))
             short[f"{name}-greedy"] = {"audio_s_per_s": round(short_seconds / elapsed, 1),
-                                       "wer": round(one_by_one[name], 4)}
+                                       "wer": round(jiwer.wer(" ".join(refs), " ".join(texts)), 4)}
 
         variants = [("torch-greedy", args.model, {"decoder": "greedy"}), ("torch-beam", args.model, beam),
                     ("onnx-greedy", fp32, {"decoder": "greedy"}), ("onnx-beam", fp32, beam),
@@ -166,7 +168,8 @@ def main() -> None:
             "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
             "recording_s": round(seconds, 1), "beam_lm": settings.decoding.lm or None,
             "long": long, "short": {"utterances": len(utts), "audio_s": round(short_seconds, 1), **short},
-            "wer_one_by_one": {k: round(v, 4) for k, v in one_by_one.items()},
+            "recording_utterances": count,
+            "recording_wer_one_by_one": {f"{k}-greedy": round(v, 4) for k, v in one_by_one.items()},
             "cold_start_s": round(cold_start(args.model, utts[0].audio), 3),
         }
         ten_mb, sixty_mb = peak_mb(args.model, ten, args.threads), peak_mb(args.model, sixty, args.threads)
