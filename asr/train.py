@@ -8,7 +8,8 @@ from `data_dir`, and writes into `out_dir`:
     checkpoints/    step-NNNNNNN.pt every `checkpoint_every` steps (the last `keep`)
                     and epoch-NNN.pt at each epoch end; `resume=True` continues
                     from the newest, bit for bit on CPU
-    metrics.jsonl   one JSON object per logged step and per epoch
+    metrics.jsonl   one JSON object per logged step and per epoch, after a "start" one (the step
+                    and clipping threshold) each time a run starts or resumes
 """
 
 from __future__ import annotations
@@ -158,8 +159,12 @@ class Trainer:
     # ---- the loop -------------------------------------------------------------------------
     def run(self) -> TrainResult:
         ts, st = self.ts, self.state
-        if self.dist.is_main and st["step"] == 0 and st["position"] == 0:
-            self.log_path.write_text("")
+        if self.dist.is_main:
+            if st["step"] == 0 and st["position"] == 0:
+                self.log_path.write_text("")
+            # Where this run starts (a resumed one logs again what came after its checkpoint) and the
+            # clipping threshold the plots draw: train settings may change on resume.
+            _append(self.log_path, {"event": "start", "epoch": st["epoch"], "step": st["step"], "clip_norm": ts.clip_norm})
         try:
             while st["epoch"] <= ts.epochs:
                 self._train_epoch()
