@@ -10,6 +10,7 @@ from `data_dir`, and writes into `out_dir`:
                     from the newest, bit for bit on CPU
     metrics.jsonl   one JSON object per logged step and per epoch, after a "start" one (the step
                     and clipping threshold) each time a run starts or resumes
+    plots/          with `plot=True`: the training curves (asr.plots), redrawn at each epoch end
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from asr.errors import AsrError, ConfigError
 from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.metrics import error_rates, headline_metric
 from asr.model import AcousticModel
+from asr.plots import plot_training
 from asr.progress import Reporter
 from asr.recognizer import Recognizer
 from asr.record import ModelRecord
@@ -64,7 +66,7 @@ class TrainResult:
 
 
 def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporter: Reporter | None = None,
-          resume: bool = False, dist: Distributed = Distributed()) -> TrainResult:
+          resume: bool = False, dist: Distributed = Distributed(), plot: bool = False) -> TrainResult:
     """Train on the manifests in `data_dir`; see the module docstring."""
     out_dir, reporter = Path(out_dir), reporter or Reporter()
     # Before any work: one training per folder, and a folder that cannot take checkpoints
@@ -82,7 +84,8 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
             resume_from.check_same_settings(*saved, settings)
         try:
             trainer = Trainer(Path(data_dir), settings, out_dir, reporter, dist,
-                              normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None)
+                              normalizer=Normalizer.from_dict(saved[1]["features"]["normalizer"]) if saved else None,
+                              plot=plot)
             if saved:
                 trainer.resume(*saved)
             result = trainer.run()
@@ -97,8 +100,9 @@ class Trainer:
     """The state of one training run; `run()` reads top to bottom."""
 
     def __init__(self, data_dir: Path, settings: Settings, out_dir: Path, reporter: Reporter, dist: Distributed,
-                 normalizer: Normalizer | UtteranceNormalizer | None = None):
-        """`normalizer`: the statistics of the run being resumed (else fitted on the training set)."""
+                 normalizer: Normalizer | UtteranceNormalizer | None = None, plot: bool = False):
+        """`normalizer`: the statistics of the run being resumed (else fitted on the training set);
+        `plot`: redraw OUT/plots at each epoch end."""
         ts = self.ts = settings.train
         self.settings, self.out_dir, self.dist = settings, out_dir, dist
         self.reporter = reporter if dist.is_main else Reporter()
@@ -143,6 +147,7 @@ class Trainer:
         self.state = {"epoch": 1, "position": 0, "step": 0, "best": [math.inf, math.inf, math.inf], "best_epoch": 0,
                       "bad_steps": 0, "skipped_steps": 0, "stale_epochs": 0, "running": _new_running()}
         self.log_path = out_dir / "metrics.jsonl"
+        self.plot, self.plot_failed = plot, False
         if dist.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
         self.reporter.log(
@@ -289,9 +294,22 @@ class Trainer:
             if best:
                 model_record.save(self.out_dir / "model.pt", self._record({"metrics": metrics, "selection": self.selection,
                                                                              "model": f"epoch {st['epoch'] - 1}"}))
+        if self.plot and self.dist.is_main:
+            self._refresh_plots()
         if stop:
             self.reporter.log(f"early stop: dev {self.selection.upper()} has not improved for {ts.early_stop} epochs")
         return stop
+
+    def _refresh_plots(self) -> None:
+        """`plot=True`: redraw OUT/plots. Plots are a view: one that fails is reported once, and
+        training goes on (any error: a font, a full disk, a matplotlib bug must not cost the run)."""
+        try:
+            plot_training(self.out_dir)
+        except Exception as e:  # noqa: BLE001
+            if not self.plot_failed:
+                self.reporter.log(f"warning: the plots in {self.out_dir / 'plots'} were not redrawn ({e}); "
+                                  "training goes on (draw them later with `asr plot`)")
+            self.plot_failed = True
 
     @torch.no_grad()
     def _validate(self) -> tuple:
