@@ -67,6 +67,7 @@ class TrainSettings:
     max_bad_steps: int = 20  # consecutive non-finite steps before giving up
     early_stop: int = 0  # epochs without a better dev WER before stopping (0: never)
     average: int = 0  # model.pt = the average of the last N epoch checkpoints (0/1: off: the best dev epoch)
+    tensorboard: bool = False  # also log the metrics' scalars to OUT/tensorboard (pip install "asr[tensorboard]")
 
     def check(self) -> None:
         """Raise ConfigError naming the first setting out of its range."""

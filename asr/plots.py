@@ -1,4 +1,4 @@
-"""Training curves from an experiment folder's metrics.jsonl, as PNGs.
+"""Training curves from an experiment folder's metrics.jsonl: PNGs, and TensorBoard scalars.
 
     plot_training("exp/an4")  # -> [exp/an4/plots/loss.png, error_rates.png, lr.png, grad_norm.png]
 
@@ -9,7 +9,8 @@ after its checkpoint: `read_metrics` keeps the last occurrence of each step and 
 order. Files written before the start event existed take the clipping threshold from
 model.pt's settings. Values that are missing, NaN or infinite are not drawn.
 
-matplotlib (its file-only Agg canvas) is imported where it is used, so `import asr` stays light.
+matplotlib (its file-only Agg canvas) and tensorboard are imported where they are used, so
+`import asr` stays light and tensorboard stays optional (`pip install "asr[tensorboard]"`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asr.errors import AsrError
+from asr.errors import AsrError, ConfigError
 
 FIGURES = ("loss", "error_rates", "lr", "grad_norm")
+TENSORBOARD_INSTALL = 'pip install "asr[tensorboard]"'
 
 
 @dataclass
@@ -238,6 +240,46 @@ def _save(fig, path: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+# ---- TensorBoard ------------------------------------------------------------------------------
+# The scalars of each event, by TensorBoard tag, all at the optimizer step.
+SCALARS = {
+    "step": {"loss": "train/loss", "lr": "train/lr", "grad_norm": "train/grad_norm"},
+    "epoch": {"loss": "epoch/loss", "grad_norm": "epoch/grad_norm", "clipped_share": "epoch/clipped_share",
+              "dev_loss": "dev/loss", "dev_wer": "dev/wer", "dev_cer": "dev/cer"},
+}
+
+
+def require_tensorboard() -> None:
+    """ConfigError unless the optional tensorboard package imports (`train.tensorboard`)."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"train.tensorboard needs the tensorboard package: {TENSORBOARD_INSTALL}") from None
+
+
+class TensorBoard:
+    """Writes the scalars of metrics.jsonl's events (SCALARS) into `log_dir` for TensorBoard.
+    `purge_step`: where a resumed run starts again; TensorBoard drops what was logged from there."""
+
+    def __init__(self, log_dir: str | Path, purge_step: int | None = None):
+        require_tensorboard()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(log_dir), purge_step=purge_step)
+
+    def add(self, record: dict) -> None:
+        step = _count(record.get("step"))
+        for key, tag in SCALARS.get(record.get("event"), {}).items():
+            value = _finite(record.get(key))
+            if value is not None and step is not None:
+                self.writer.add_scalar(tag, value, step)
+        if record.get("event") == "epoch":
+            self.writer.flush()  # seen in TensorBoard at each epoch's end, not minutes later
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 # ---- values -----------------------------------------------------------------------------------

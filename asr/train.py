@@ -11,6 +11,7 @@ from `data_dir`, and writes into `out_dir`:
     metrics.jsonl   one JSON object per logged step and per epoch, after a "start" one (the step
                     and clipping threshold) each time a run starts or resumes
     plots/          with `plot=True`: the training curves (asr.plots), redrawn at each epoch end
+    tensorboard/    with train.tensorboard: the same scalars for TensorBoard
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from asr.errors import AsrError, ConfigError
 from asr.features import NORMALIZATIONS, LogMel, Normalizer, SpecAugment, UtteranceNormalizer
 from asr.metrics import error_rates, headline_metric
 from asr.model import AcousticModel
-from asr.plots import plot_training
+from asr.plots import TensorBoard, plot_training, require_tensorboard
 from asr.progress import Reporter
 from asr.recognizer import Recognizer
 from asr.record import ModelRecord
@@ -69,6 +70,8 @@ def train(data_dir: str | Path, settings: Settings, out_dir: str | Path, reporte
           resume: bool = False, dist: Distributed = Distributed(), plot: bool = False) -> TrainResult:
     """Train on the manifests in `data_dir`; see the module docstring."""
     out_dir, reporter = Path(out_dir), reporter or Reporter()
+    if settings.train.tensorboard:
+        require_tensorboard()
     # Before any work: one training per folder, and a folder that cannot take checkpoints
     # is found now, not after an epoch.
     if dist.is_main:
@@ -148,6 +151,7 @@ class Trainer:
                       "bad_steps": 0, "skipped_steps": 0, "stale_epochs": 0, "running": _new_running()}
         self.log_path = out_dir / "metrics.jsonl"
         self.plot, self.plot_failed = plot, False
+        self.board: TensorBoard | None = None  # train.tensorboard's writer while run() runs
         if dist.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
         self.reporter.log(
@@ -169,7 +173,9 @@ class Trainer:
                 self.log_path.write_text("")
             # Where this run starts (a resumed one logs again what came after its checkpoint) and the
             # clipping threshold the plots draw: train settings may change on resume.
-            _append(self.log_path, {"event": "start", "epoch": st["epoch"], "step": st["step"], "clip_norm": ts.clip_norm})
+            self._log({"event": "start", "epoch": st["epoch"], "step": st["step"], "clip_norm": ts.clip_norm})
+            if ts.tensorboard:
+                self.board = TensorBoard(self.out_dir / "tensorboard", purge_step=st["step"] + 1)
         try:
             while st["epoch"] <= ts.epochs:
                 self._train_epoch()
@@ -180,6 +186,9 @@ class Trainer:
             raise TrainingInterrupted(
                 f"interrupted at epoch {st['epoch']} step {st['step']}; resume with --resume "
                 f"(state saved in {self.out_dir / 'checkpoints'})") from None
+        finally:
+            if self.board is not None:
+                self.board.close()
         model = f"epoch {st['best_epoch']}"
         if ts.average > 1 and self.dist.is_main:
             model = self._average() or model
@@ -256,9 +265,9 @@ class Trainer:
         run["norm"] += norm
         run["clipped"] += norm > ts.clip_norm
         if st["step"] % ts.log_every == 0 and self.dist.is_main:
-            _append(self.log_path, {"event": "step", "epoch": st["epoch"], "step": st["step"],
-                                    "loss": round(run["loss"] / max(run["batches"], 1), 4), "grad_norm": round(norm, 3),
-                                    "clipped": norm > ts.clip_norm, "lr": self.schedule.lr(st["step"] - 1)})
+            self._log({"event": "step", "epoch": st["epoch"], "step": st["step"],
+                       "loss": round(run["loss"] / max(run["batches"], 1), 4), "grad_norm": round(norm, 3),
+                       "clipped": norm > ts.clip_norm, "lr": self.schedule.lr(st["step"] - 1)})
 
     def _end_epoch(self) -> bool:
         """Validate, log, keep the best; True when training should stop early."""
@@ -287,7 +296,7 @@ class Trainer:
         st["running"] = _new_running()
         stop = bool(ts.early_stop) and st["stale_epochs"] >= ts.early_stop
         if self.dist.is_main:
-            _append(self.log_path, metrics)
+            self._log(metrics)
             payload = self._payload(metrics)
             checkpoint.save(self.out_dir / "checkpoints" / f"epoch-{st['epoch'] - 1:03d}.pt", payload)
             checkpoint.prune(self.out_dir / "checkpoints", "epoch-", max(ts.keep, ts.average))
@@ -299,6 +308,12 @@ class Trainer:
         if stop:
             self.reporter.log(f"early stop: dev {self.selection.upper()} has not improved for {ts.early_stop} epochs")
         return stop
+
+    def _log(self, record: dict) -> None:
+        """One line of metrics.jsonl, and its scalars to TensorBoard with train.tensorboard."""
+        _append(self.log_path, record)
+        if self.board is not None:
+            self.board.add(record)
 
     def _refresh_plots(self) -> None:
         """`plot=True`: redraw OUT/plots. Plots are a view: one that fails is reported once, and

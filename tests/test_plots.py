@@ -1,5 +1,6 @@
-"""Training plots (asr.plots, `asr plot`, `asr train --plot`), from metrics files with known
-values: a resume that logs steps again, clipped steps, values that cannot be drawn."""
+"""Training plots (asr.plots, `asr plot`, `asr train --plot`) and the TensorBoard scalars, from
+metrics files with known values: a resume that logs steps again, clipped steps, values that
+cannot be drawn."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from asr import checkpoint, config, plots
-from asr.errors import AsrError
+from asr.errors import AsrError, ConfigError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = ["model.hidden=16", "model.layers=1", "model.subsample=2", "train.max_batch=8", "train.max_frames=100000",
@@ -179,10 +180,10 @@ def test_nothing_to_plot_is_an_error_naming_the_file(tmp_path, content, words):
 def test_importing_asr_plots_leaves_matplotlib_out():
     import subprocess
 
-    code = "import asr.plots, asr.train, sys; print('matplotlib' in sys.modules)"
+    code = "import asr.plots, asr.train, sys; print('matplotlib' in sys.modules, 'tensorboard' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout
-    assert out.split() == ["False"]
+    assert out.split() == ["False", "False"]
 
 
 # ---- the commands -----------------------------------------------------------------------------
@@ -236,3 +237,48 @@ def test_a_plot_that_fails_is_reported_once_and_training_goes_on(tiny_digits, tm
     assert result.epochs == 2
     warnings = [line for line in log.getvalue().splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "no fonts today" in warnings[0] and "training goes on" in warnings[0]
+
+
+# ---- TensorBoard --------------------------------------------------------------------------------
+def test_tensorboard_without_the_package_is_refused_before_any_work(tiny_digits, tmp_path, monkeypatch):
+    from asr.train import train
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # `import tensorboard` raises ImportError
+    settings = config.load(None, TINY + ["train.tensorboard=true"])
+    with pytest.raises(ConfigError) as e:
+        train(tiny_digits, settings, tmp_path / "exp")
+    assert str(e.value) == 'train.tensorboard needs the tensorboard package: pip install "asr[tensorboard]"'
+    assert not (tmp_path / "exp").exists()
+
+
+def test_tensorboard_gets_the_scalars_of_each_event(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    board = plots.TensorBoard(tmp_path)
+    for record in RUN[:6]:
+        board.add(record)
+    board.close()
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    scalars = {tag: [(e.step, pytest.approx(e.value)) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+    assert scalars == {
+        "train/loss": [(1, 9.0), (2, 7.0), (4, 5.0)], "train/grad_norm": [(1, 8.0), (2, 1.5), (3, 3.0)],
+        "train/lr": [(1, 0.001), (2, 0.002), (3, 0.003)],
+        "epoch/loss": [(4, 6.0)], "epoch/grad_norm": [(4, 1.0)], "epoch/clipped_share": [(4, 0.5)],
+        "dev/loss": [(4, 4.0)], "dev/wer": [(4, 1.0)], "dev/cer": [(4, 0.9)],
+    }
+
+
+def test_training_with_tensorboard_writes_its_events(tiny_digits, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from asr.train import train
+
+    train(tiny_digits, config.load(None, TINY + ["train.epochs=1", "train.tensorboard=true"]), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    epoch = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert [(e.step, pytest.approx(e.value)) for e in events.Scalars("dev/loss")] == [(epoch["step"], epoch["dev_loss"])]
+    assert len(events.Scalars("train/loss")) == epoch["step"]  # train.log_every=1
