@@ -105,10 +105,10 @@ def read_lexicon(path: str | Path, tokens: Sequence[str] | None = None,
 def greedy_speller(tokens: Sequence[str], word_start: str | None = None) -> Speller:
     """A speller that cuts a word into the longest tokens first, left to right.
 
-    With `word_start` (BPE's "▁") the first token carries the mark ("seven" -> "▁seven",
+    With `word_start` (word pieces' "▁") the first token carries the mark ("seven" -> "▁seven",
     or "▁se" "ven"). Characters are the special case of one-character tokens. This is a
-    fallback: the model's own tokenizer (the same BPE merges it was trained on) spells
-    words as the model emits them, and greedy cutting may not.
+    fallback: the model's own tokenizer (Vocabulary.spell, by the sentencepiece model it was
+    trained with) spells words as the model emits them, and greedy cutting may not.
     """
     vocab = set(tokens)
     longest = max((len(t) for t in tokens), default=1)

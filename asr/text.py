@@ -25,8 +25,10 @@ class TextSettings:
     lowercase: bool = True
     remove_punctuation: bool = True
     nfkc: bool = True
-    # characters: one token per character; bpe: subword units learnt from the
-    # training text (asr.vocab.SubwordVocabulary), `bpe_size` tokens in all
+    # characters: one token per character; bpe or unigram: word pieces of a
+    # sentencepiece model of that type learnt from the training text
+    # (asr.vocab.SubwordVocabulary), at most `bpe_size` tokens in all, blank
+    # included (the key kept its first name when unigram came)
     units: str = "characters"
     bpe_size: int = 150
 
@@ -63,4 +65,4 @@ def _keep(text: str, i: int) -> str:
     return " "
 
 
-UNITS = ("characters", "bpe")
+UNITS = ("characters", "bpe", "unigram")
