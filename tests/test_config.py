@@ -172,6 +172,7 @@ BAD_VALUES = [
     ("train.specaugment=3", "train: specaugment must be bool"),
     ("train.compile=yes please", "train: compile must be bool"),
     ("train.cache_features=2", "train: cache_features must be bool"),
+    ("train.tensorboard=yes please", "train: tensorboard must be bool"),
     # features
     ("features.sample_rate=0", "features.sample_rate must be >= 1"),
     ("features.n_mels=0", "features.n_mels must be >= 1"),
