@@ -67,9 +67,10 @@ def available(root: Path) -> list[str]:
 
 
 def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: list[str] = (),
-        reporter: Reporter | None = None) -> RecipeResult:
+        reporter: Reporter | None = None, plot: bool = False) -> RecipeResult:
     """Run the stages of recipe `name`; see the module docstring. The test set is decoded on
-    the device the settings train on (`train.device`)."""
+    the device the settings train on (`train.device`). `plot`: redraw the training curves at
+    each epoch's end (asr.plots)."""
     reporter = reporter or Reporter()
     folder = find(name, root)
     prep = load_prep(folder / "prep.yaml")
@@ -88,7 +89,7 @@ def run(name: str, root: Path = Path("."), src: Path | None = None, overrides: l
     else:
         resume = checkpoint.newest(exp_dir / "checkpoints") is not None
         reporter.log(f"stage 2 train: {data_dir} -> {exp_dir}{' (resuming)' if resume else ''}")
-        result = train(data_dir, settings, exp_dir, reporter, resume=resume)
+        result = train(data_dir, settings, exp_dir, reporter, resume=resume, plot=plot)
         write_result(done, result)
 
     reporter.log("stage 3 evaluate: test set")
