@@ -365,6 +365,10 @@ class Trainer:
         """Continue from checkpoint `record` (read from `path`, its settings checked by
         `resume.check_same_settings`); the normalizer came in with the constructor."""
         if record["vocab"] != self.vocab.to_dict():
+            if record["vocab"].get("kind") == "bpe" and "merges" in record["vocab"]:
+                raise AsrError(f"{path}: its word pieces come from asr's former BPE learner, which sentencepiece "
+                               "has replaced; its model.pt still transcribes, but training cannot resume: start "
+                               "again in a new --out")
             raise AsrError(f"{path}: the vocabulary differs from this data's; resume with the same data")
         tr = record["train"]
         if tr.get("world_size", 1) != self.dist.world_size:
