@@ -125,3 +125,9 @@ def test_a_model_against_its_own_results_and_against_itself(model, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["utterances"] == 3
     assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == ["a.jsonl", "b.jsonl"]
+
+
+def test_help():
+    result = CliRunner().invoke(app, ["compare", "--help"])
+    flat = " ".join(result.stdout.split())
+    assert result.exit_code == 0 and "bootstrap" in flat and "Example: asr compare" in flat
