@@ -25,14 +25,15 @@ def pct(x: Optional[float]) -> str:
 
 def diff_text(ops: Iterable[Sequence[str]], unit: str, plain: bool = False) -> Text:
     """A coloured diff of analysis.Op lists (kind, ref, hyp); tokens spaced when `unit` is "word".
-    `plain` (no colours: not a terminal, NO_COLOR): deletions [-x-], insertions {+x+} (wdiff's marks)."""
+    `plain` (no colours: not a terminal, NO_COLOR): deletions [-x-], insertions {+x+} (wdiff's marks),
+    substituted characters in parentheses."""
     text = Text()
     for i, (kind, ref, hyp) in enumerate(ops):
         if i and unit == "word":
             text.append(" ")
         shown = {"equal": ref, "delete": ref, "insert": hyp}.get(kind, f"{ref}→{hyp}")
-        if plain and kind in ("delete", "insert"):
-            shown = f"[-{shown}-]" if kind == "delete" else f"{{+{shown}+}}"
+        if plain and kind != "equal":
+            shown = {"delete": f"[-{shown}-]", "insert": f"{{+{shown}+}}"}.get(kind, shown if unit == "word" else f"({shown})")
         text.append(shown, style=STYLES.get(kind, ""))
     return text
 

@@ -281,3 +281,15 @@ def test_cli_table_output_of_one_manifest(model, tmp_path):
     assert "per-utterance results:" in result.stderr
     single = CliRunner().invoke(app, ["evaluate", str(a), "--model", str(model), "-q", "--device", "cpu", "--json"])
     assert single.exit_code == 0 and json.loads(single.stdout)["utterances"] == 3  # one manifest: the object as before
+
+
+def test_terminal_diffs_coloured_and_marked_without_colours():
+    from asr_cli.report import diff_text
+    ops = [["equal", "the", "the"], ["substitute", "sat", "sit"], ["delete", "on", ""], ["insert", "", "mat"]]
+    t = diff_text(ops, "word")
+    assert t.plain == "the sat→sit on mat"
+    assert [(t.plain[s.start:s.end], s.style) for s in t.spans] == [("sat→sit", "yellow"), ("on", "red strike"),
+                                                                   ("mat", "green")]
+    assert diff_text(ops, "word", plain=True).plain == "the sat→sit [-on-] {+mat+}"
+    zh = [["equal", "好", "好"], ["substitute", "气", "汽"], ["insert", "", "棒"]]
+    assert diff_text(zh, "char", plain=True).plain == "好(气→汽){+棒+}"
