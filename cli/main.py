@@ -21,14 +21,18 @@ from asr.errors import AsrError, ConfigError
 from asr.runtime import resolve_device
 from asr_cli.export import export
 from asr_cli.lm import app as lm_app
+from asr_cli.plot import plot as plot_command
 from asr_cli.common import (BeamSize, BeamSizeToken, Decoder, Device, Hotword, HotwordsFile, Lexicon, Lm, LmWeight, Model, Nbest,
                             Quiet, UnkScore, WordScore, decoding, err, errors, model_path, reporter)
+from asr_cli.compare import compare
 from asr_cli.transcribe import transcribe
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Train and use CTC speech recognisers.")
 app.add_typer(lm_app, name="lm")
 app.command()(export)
 app.command()(transcribe)
+app.command()(compare)
+app.command(name="plot")(plot_command)
 
 
 def _version(value: bool) -> None:
@@ -95,6 +99,7 @@ def train(
     out: Annotated[Optional[Path], typer.Option(help="Experiment folder [default: exp/<name of DATA>].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the newest checkpoint in OUT/checkpoints.")] = False,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N [default: the settings' train.device].")] = None,
+    plot: Annotated[bool, typer.Option("--plot", help="Redraw the training curves in OUT/plots at every epoch's end (as `asr plot OUT`).")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Train a CTC model; writes OUT/model.pt (best by dev WER) and OUT/metrics.jsonl.
@@ -110,7 +115,7 @@ def train(
     with errors():
         settings = cfg.load(config, (set_ or []) + ([f"train.device={device}"] if device else []))
         out = out or Path("exp") / data.resolve().name
-        result = run_train(data, settings, out, reporter(quiet or not dist.is_main), resume=resume, dist=dist)
+        result = run_train(data, settings, out, reporter(quiet or not dist.is_main), resume=resume, dist=dist, plot=plot)
         if dist.is_main:
             write_result(out / "result.json", result)
     if dist.is_main:
@@ -119,10 +124,13 @@ def train(
 
 @app.command()
 def evaluate(
-    manifest: Annotated[Path, typer.Argument(help="Manifest to score.", exists=True, dir_okay=False)],
+    manifests: Annotated[list[Path], typer.Argument(help="Manifest(s) to score: each reported, then their total.", exists=True, dir_okay=False)],
     model: Model = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Per-utterance results file [default: eval-<folder>-<manifest>-<hash>.jsonl beside the model].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Per-utterance results file; a folder with several MANIFESTs [default: eval-<folder>-<manifest>-<hash>.jsonl beside the model].")] = None,
+    worst: Annotated[int, typer.Option("--worst", min=0, help="Worst utterances to show, with their diffs (by word; by character for unspaced scripts).")] = 10,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Also write per-utterance rows (id, speaker, duration, ref, hyp, errors, words, wer, cer) here.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write the report as one self-contained HTML file here.")] = None,
     device: Device = "auto",
     decoder: Decoder = None, lm: Lm = None, lexicon: Lexicon = None, beam_size: BeamSize = None,
     lm_weight: LmWeight = None, word_score: WordScore = None, nbest: Nbest = None,
@@ -130,31 +138,24 @@ def evaluate(
     beam_size_token: BeamSizeToken = None,
     quiet: Quiet = False,
 ) -> None:
-    """Word and character error rates of a model on a manifest.
+    """Word, character and sentence error rates of a model on manifests, the worst utterances, confusions, breakdowns.
 
-    Example: asr evaluate data/digits/test.jsonl --json
+    Example: asr evaluate data/an4/dev.jsonl data/an4/test.jsonl --worst 20 --html report.html
     """
-    from asr.evaluate import evaluate as run_eval
+    from asr_cli.report import show_evaluation
+
+    from asr.evaluate import evaluate_all, results_paths
     with errors():
         options = decoding(decoder, lm, lexicon, beam_size, lm_weight, word_score, nbest, hotword, hotwords, unk_score,
                            beam_size_token)
-        report = run_eval(manifest, model_path(model), resolve_device(device), reporter=reporter(quiet),
-                          results_path=out, **options)
-    if as_json:
-        typer.echo(json.dumps(report.to_dict()))
-    else:
-        _print_report(report)
+        reports = evaluate_all(manifests, model_path(model), resolve_device(device), reporter=reporter(quiet),
+                               results_paths=results_paths(manifests, out), worst=worst, **options)
+        show_evaluation(reports, worst, as_json, csv, html)
 
 
 def _print_report(report) -> None:
-    r = report.rates
-    table = Table(title="evaluation")
-    for col in ("WER", "CER", "subs", "dels", "ins", "words", "utterances", "hours"):
-        table.add_column(col, justify="right")
-    table.add_row(f"{100 * r.wer:.2f}%", f"{100 * r.cer:.2f}%", str(r.substitutions), str(r.deletions),
-                  str(r.insertions), str(r.words), str(r.utterances), f"{report.hours:.3f}")
-    Console().print(table)
-    err.print(f"per-utterance results: {report.results_path}", markup=False)
+    from asr_cli.report import show_evaluation
+    show_evaluation([report], 10, False, None, None)
 
 
 @app.command()
@@ -191,6 +192,7 @@ def run(
     src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N [default: the recipe's train.device].")] = None,
+    plot: Annotated[bool, typer.Option("--plot", help="Redraw the training curves in exp/RECIPE/plots at every epoch's end.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Run a recipe: prep -> train -> evaluate on test (finished stages are skipped).
@@ -200,7 +202,7 @@ def run(
     from asr.recipe import run as run_recipe
     with errors():
         result = run_recipe(recipe, Path("."), src, (set_ or []) + ([f"train.device={device}"] if device else []),
-                            reporter(quiet))
+                            reporter(quiet), plot=plot)
     _print_report(result.report)
     err.print(f"transcribe with: asr transcribe --model {result.model_path} FILE.wav", markup=False)
 
@@ -315,7 +317,7 @@ def stats(
     console.print(f"characters ({len(s['characters'])}): {chars}", markup=False, highlight=False)
 
 
-def run() -> None:
+def entry() -> None:
     """The `asr` executable: the app, then, after a command that asked for it (transcribe), an
     exit without the interpreter's teardown, which costs 0.4 s once torch is loaded: a fifth of
     transcribing one short file. Everything is written and flushed by then."""
@@ -336,4 +338,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    entry()

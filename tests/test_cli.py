@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import asr
 from asr_cli.main import app
 
-COMMANDS = ["prep", "train", "evaluate", "transcribe", "run"]
+COMMANDS = ["prep", "train", "evaluate", "transcribe", "run", "export", "compare", "plot"]
 DIGIT_LETTERS = set("zeroohnetwthrfuivsxg ")  # every letter of "zero oh one ... nine", and space
 
 
