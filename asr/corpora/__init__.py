@@ -19,6 +19,7 @@ from asr.errors import ConfigError, UsageError
 
 CORPORA = {
     "digits": "connected digit strings synthesised with eSpeak NG (offline, no --src)",
+    "cmn": "Mandarin digit strings and short phrases (好棒, 好棒棒, ...) synthesised with eSpeak NG (offline, no --src)",
     "yesno": "Kaldi/OpenSLR yesno (--src: the waves_yesno folder)",
     "an4": "CMU AN4 alphanumeric, SphinxTrain WAV or NIST SPHERE edition (--src: the an4 folder)",
     "librispeech": "LibriSpeech read audiobooks (--src: the LibriSpeech folder or one subset folder)",

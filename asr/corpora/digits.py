@@ -7,6 +7,10 @@ random rate (130-230 words per minute), pitch and pitch range, padded with
 0.05-0.35 s of silence at each end, mixed with white or pink noise at a
 random SNR of 15-40 dB and scaled to a random peak level.
 
+`lang="cmn"` (`asr prep digits OUT --set lang=cmn`) makes the Mandarin
+corpus instead, digit strings and short phrases: see `asr.corpora.cmn`, the
+same as `asr prep cmn OUT`.
+
 The test split is spoken only by held-out variants (`TEST_VARIANTS`) that
 train and dev never use. Everything random is drawn from the seed (per split,
 per utterance), so the same seed gives identical manifests and audio bytes
@@ -27,7 +31,7 @@ import numpy as np
 import torch
 
 from asr import audio, manifest, synth
-from asr.errors import AsrError
+from asr.errors import AsrError, ConfigError
 
 DIGIT_WORDS = (("zero", "oh"), ("one",), ("two",), ("three",), ("four",), ("five",),
                ("six",), ("seven",), ("eight",), ("nine",))
@@ -70,6 +74,7 @@ def prepare(
     seed: int = 0,
     sample_rate: int = 16000,
     workers: int = 2,
+    lang: str = "en",
     log: Callable[[str], None] = lambda s: None,
 ) -> dict[str, Path]:
     """Synthesise the digits corpus under `out`; return the manifest path of each split.
@@ -80,6 +85,13 @@ def prepare(
     """
     if src is not None:
         raise AsrError("the digits corpus is synthesised and takes no source folder; omit it")
+    if lang == "cmn":
+        from asr.corpora import cmn  # it renders with this module's functions
+
+        return cmn.prepare(out, train=train, dev=dev, test=test, seed=seed, sample_rate=sample_rate,
+                           workers=workers, log=log)
+    if lang != "en":
+        raise ConfigError(f"digits: lang must be en (English) or cmn (Mandarin, the cmn corpus), not {lang!r}")
     counts = {"train": train, "dev": dev, "test": test}
     if any(n < 0 for n in counts.values()) or workers < 1 or sample_rate <= 0:
         raise AsrError("digits: utterance counts must be >= 0, workers >= 1, sample_rate > 0")
