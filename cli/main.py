@@ -188,8 +188,8 @@ def align(
 
 @app.command()
 def run(
-    recipe: Annotated[str, typer.Argument(help="Recipe name: digits, yesno, an4, fsdd, librispeech100 (the folders of recipes/).")],
-    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits).")] = None,
+    recipe: Annotated[str, typer.Argument(help="Recipe name: digits, cmn, yesno, an4, fsdd, librispeech100, aishell (the folders of recipes/).")],
+    src: Annotated[Optional[Path], typer.Option(help="Where the corpus lies (not needed for digits, cmn).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a setting: key=value (repeatable).")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda or cuda:N [default: the recipe's train.device].")] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Redraw the training curves in exp/RECIPE/plots at every epoch's end.")] = False,
