@@ -67,7 +67,10 @@ SUMMARY = (  # row label, value of a report dict (sets are columns: narrow enoug
 def summary(reports: Sequence[dict]) -> Table:
     """One column per report (manifest, then the total), one row per figure."""
     headers = ("", *(r.get("name") or "evaluation" for r in reports))
-    return _table("evaluation", headers, [(label, *(value(r) for r in reports)) for label, value in SUMMARY])
+    rows = list(SUMMARY)
+    if reports and all(r.get("metric") == "cer" for r in reports):  # unspaced text: CER is the headline
+        rows[0], rows[1] = rows[1], rows[0]
+    return _table("evaluation", headers, [(label, *(value(r) for r in reports)) for label, value in rows])
 
 
 def section(report: dict, plain: bool = False) -> list[Table]:
