@@ -21,6 +21,7 @@ import pickle
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import torch
 
@@ -38,19 +39,27 @@ def save(path: str | Path, payload: dict) -> None:
     is a CheckpointError naming the path; the previous file at `path` is intact."""
     path = Path(path)
     record = {"format": FORMAT, "version": VERSION, **payload}
+    try:
+        write_atomic(path, lambda f: torch.save(record, f))
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot write the checkpoint ({reason(e, path.parent)}); "
+                              "the previous checkpoint there, if any, is intact") from None
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Create `path`'s folder, let `write` fill a temporary binary file beside `path`, sync it
+    and rename it over `path`: a reader sees the old file or the new one, never half of one.
+    The temporary file is removed on any failure, which is raised as it came (OSError for a
+    folder that cannot take the file)."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            torch.save(record, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
-        raise CheckpointError(f"{path}: cannot write the checkpoint ({_reason(e, path.parent)}); "
-                              "the previous checkpoint there, if any, is intact") from None
     except BaseException:
         _remove(tmp)
         raise
@@ -70,11 +79,11 @@ def require_writable(folder: str | Path) -> None:
         os.unlink(probe)
     except OSError as e:
         _remove(probe)
-        raise CheckpointError(f"{folder}: checkpoints cannot be written there ({_reason(e, folder)}); "
+        raise CheckpointError(f"{folder}: checkpoints cannot be written there ({reason(e, folder)}); "
                               "make it a writable folder, or train into another --out (nothing there was changed)") from None
 
 
-def _reason(e: OSError, folder: Path) -> str:
+def reason(e: OSError, folder: Path) -> str:
     """Why `folder` cannot take a file, in words (no errno numbers, no traceback)."""
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():

@@ -44,7 +44,7 @@ from pathlib import Path
 import torch
 
 from asr import record as model_record
-from asr.checkpoint import _reason, _remove
+from asr.checkpoint import reason, write_atomic
 from asr.errors import AsrError, UsageError
 from asr.record import ModelRecord
 
@@ -214,19 +214,8 @@ def _check(onnx_bytes: bytes, model, n_mels: int, k: int, tolerance: float | Non
 def _write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file renamed over it; an AsrError naming
     the path if it cannot be written (the file there, if any, is intact)."""
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, lambda f: f.write(data))
     except OSError as e:
-        _remove(tmp)
-        raise AsrError(f"{path}: cannot write the export ({_reason(e, path.parent)}); "
+        raise AsrError(f"{path}: cannot write the export ({reason(e, path.parent)}); "
                        "choose a writable place for it") from None
-    except BaseException:
-        _remove(tmp)
-        raise

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,17 +227,12 @@ def _finish(fig, ax, empty: str):
 def _save(fig, path: Path) -> Path:
     """Write a PNG atomically: a temporary file beside `path` renamed over it, so that a viewer
     refreshing the plot during training never reads half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from asr.checkpoint import write_atomic
+
     try:
-        with open(tmp, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, path)
+        write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise AsrError(f"{path}: cannot write the plot ({e.strerror or e})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
