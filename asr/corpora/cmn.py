@@ -99,22 +99,9 @@ def _plan(split: str, count: int, seed: int, out: Path, sample_rate: int) -> lis
         uid = f"{split}-{i:05d}"
         variant = variants[rng.integers(len(variants))]
         text = text_for(rng)
-        jobs.append(digits._Job(
-            id=uid,
-            text=KEY_PHRASES[i] if i < len(KEY_PHRASES) else text,
-            voice=f"{LANGUAGE}+{variant}" if variant else LANGUAGE,
-            rate=int(rng.integers(130, 231)),
-            pitch=int(rng.integers(25, 76)),
-            pitch_range=int(rng.integers(20, 91)),
-            lead=float(rng.uniform(0.05, 0.35)),
-            trail=float(rng.uniform(0.05, 0.35)),
-            snr_db=float(rng.uniform(15.0, 40.0)),
-            pink=bool(rng.random() < 0.5),
-            peak=float(rng.uniform(0.3, 0.95)),
-            noise_seed=int(rng.integers(2**63)),
-            path=str((out / "wav" / split / f"{uid}.wav").resolve()),
-            sample_rate=sample_rate,
-        ))
+        jobs.append(digits.job(rng, uid, KEY_PHRASES[i] if i < len(KEY_PHRASES) else text,
+                               f"{LANGUAGE}+{variant}" if variant else LANGUAGE,
+                               out / "wav" / split / f"{uid}.wav", sample_rate))
     return jobs
 
 

@@ -124,23 +124,30 @@ def _plan(split: str, count: int, seed: int, out: Path, sample_rate: int) -> lis
         uid = f"{split}-{i:05d}"
         language = LANGUAGES[rng.integers(len(LANGUAGES))]
         variant = variants[rng.integers(len(variants))]
-        jobs.append(_Job(
-            id=uid,
-            text=_digit_text(rng),
-            voice=f"{language}+{variant}" if variant else language,
-            rate=int(rng.integers(130, 231)),
-            pitch=int(rng.integers(25, 76)),
-            pitch_range=int(rng.integers(20, 91)),
-            lead=float(rng.uniform(0.05, 0.35)),
-            trail=float(rng.uniform(0.05, 0.35)),
-            snr_db=float(rng.uniform(15.0, 40.0)),
-            pink=bool(rng.random() < 0.5),
-            peak=float(rng.uniform(0.3, 0.95)),
-            noise_seed=int(rng.integers(2**63)),
-            path=str((out / "wav" / split / f"{uid}.wav").resolve()),
-            sample_rate=sample_rate,
-        ))
+        text = _digit_text(rng)
+        jobs.append(job(rng, uid, text, f"{language}+{variant}" if variant else language,
+                        out / "wav" / split / f"{uid}.wav", sample_rate))
     return jobs
+
+
+def job(rng: np.random.Generator, uid: str, text: str, voice: str, path: Path, sample_rate: int) -> _Job:
+    """The job of one utterance of `text` in `voice`, its prosody, padding and noise drawn from `rng`."""
+    return _Job(
+        id=uid,
+        text=text,
+        voice=voice,
+        rate=int(rng.integers(130, 231)),
+        pitch=int(rng.integers(25, 76)),
+        pitch_range=int(rng.integers(20, 91)),
+        lead=float(rng.uniform(0.05, 0.35)),
+        trail=float(rng.uniform(0.05, 0.35)),
+        snr_db=float(rng.uniform(15.0, 40.0)),
+        pink=bool(rng.random() < 0.5),
+        peak=float(rng.uniform(0.3, 0.95)),
+        noise_seed=int(rng.integers(2**63)),
+        path=str(path.resolve()),
+        sample_rate=sample_rate,
+    )
 
 
 def _digit_text(rng: np.random.Generator) -> str:
