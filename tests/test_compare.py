@@ -7,17 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from asr_cli.main import app
+from models import untrained_model
 from typer.testing import CliRunner
 
-from asr import checkpoint, manifest
-from asr.config import to_dict
-from asr.features import FeatureSettings, Normalizer
+from asr import manifest
 from asr.manifest import Utterance
-from asr.model import AcousticModel, ModelSettings
-from asr.text import TextSettings
-from asr.vocab import Vocabulary
 
 
 def write_results(path: Path, errors: list[int]) -> Path:
@@ -91,18 +86,8 @@ def test_a_manifest_in_place_of_results_is_explained(clear_win, tmp_path):
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    """An untrained model (as in test_evaluate): enough to decode something."""
-    folder = tmp_path_factory.mktemp("exp")
-    fs, ms = FeatureSettings(n_mels=20), ModelSettings(hidden=8, layers=1)
-    vocab = Vocabulary.build(["yes no"])
-    torch.manual_seed(0)
-    net = AcousticModel(fs.n_mels, len(vocab), ms)
-    checkpoint.save(folder / "model.pt", {
-        "vocab": vocab.to_dict(), "text": to_dict(TextSettings()),
-        "features": {"settings": to_dict(fs), "normalizer": Normalizer(torch.zeros(20), torch.ones(20)).to_dict()},
-        "model": {"n_inputs": fs.n_mels, "vocab_size": len(vocab), "settings": to_dict(ms), "state": net.state_dict()},
-    })
-    return folder / "model.pt"
+    """An untrained model: enough to decode something."""
+    return untrained_model(tmp_path_factory.mktemp("exp") / "model.pt", ["yes no"])
 
 
 def test_a_model_against_its_own_results_and_against_itself(model, tmp_path):

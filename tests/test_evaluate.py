@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from asr_cli.main import app
+from models import untrained_model
 from typer.testing import CliRunner
 
-from asr import checkpoint, html_report, manifest
-from asr.config import to_dict
+from asr import html_report, manifest
 from asr.errors import AsrError, AudioError, ManifestError, UsageError
 from asr.evaluate import (
     EvalReport,
@@ -28,12 +27,8 @@ from asr.evaluate import (
     total,
     write_csv,
 )
-from asr.features import FeatureSettings, Normalizer
 from asr.manifest import Utterance
 from asr.metrics import headline_metric
-from asr.model import AcousticModel, ModelSettings
-from asr.text import TextSettings
-from asr.vocab import Vocabulary
 
 RATE = 16000
 
@@ -53,17 +48,7 @@ def test_headline_metric(refs, metric):
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     """An untrained model: enough to run evaluate end to end."""
-    folder = tmp_path_factory.mktemp("exp")
-    fs, ms = FeatureSettings(n_mels=20), ModelSettings(hidden=8, layers=1)
-    vocab = Vocabulary.build(["yes no 今天天气好棒棒"])
-    torch.manual_seed(0)
-    net = AcousticModel(fs.n_mels, len(vocab), ms)
-    checkpoint.save(folder / "model.pt", {
-        "vocab": vocab.to_dict(), "text": to_dict(TextSettings()),
-        "features": {"settings": to_dict(fs), "normalizer": Normalizer(torch.zeros(20), torch.ones(20)).to_dict()},
-        "model": {"n_inputs": fs.n_mels, "vocab_size": len(vocab), "settings": to_dict(ms), "state": net.state_dict()},
-    })
-    return folder / "model.pt"
+    return untrained_model(tmp_path_factory.mktemp("exp") / "model.pt", ["yes no 今天天气好棒棒"])
 
 
 def _manifest(folder, texts, audio_name="a.wav"):

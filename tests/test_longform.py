@@ -13,6 +13,7 @@ import jiwer
 import numpy as np
 import pytest
 import soundfile as sf
+from models import untrained_model
 
 RATE = 16000
 
@@ -104,20 +105,9 @@ def test_peak_memory_does_not_grow_with_the_recordings_length(tmp_path):
     (1 minute; transcribe's default is 10): memory is bounded by the batch, not the length.
     Reading the 12 minutes whole would take 46 MB for the samples alone and several times that
     for the spectrogram."""
-    import torch
+    from asr.model import ModelSettings
 
-    from asr.features import FeatureSettings, Normalizer
-    from asr.model import AcousticModel, ModelSettings
-    from asr.record import ModelRecord, save
-    from asr.text import TextSettings
-    from asr.vocab import Vocabulary
-
-    fs, ms = FeatureSettings(n_mels=40), ModelSettings(hidden=32, layers=2)
-    vocab = Vocabulary.build(["one two three"])
-    torch.manual_seed(0)
-    net = AcousticModel(fs.n_mels, len(vocab), ms)
-    save(tmp_path / "model.pt", ModelRecord(TextSettings(), fs, ms, vocab, Normalizer(torch.zeros(40), torch.ones(40)),
-                                            net.state_dict()))
+    untrained_model(tmp_path / "model.pt", ["one two three"], n_mels=40, settings=ModelSettings(hidden=32, layers=2))
     short, long = tmp_path / "short.wav", tmp_path / "long.wav"
     long_noise(short, 2)
     long_noise(long, 12)
