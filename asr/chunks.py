@@ -171,14 +171,19 @@ class _Cutter:
                 pos, begin = cut, max(pos, cut - self.context)
             self.buffer, self.start = self.buffer[begin - self.start:], begin
 
-    def _levels(self, a: int, b: int) -> np.ndarray:
-        """Energy in dB of the 25 ms frames starting every 10 ms in samples [a, b)."""
+    def _energy(self, a: int, b: int, window: int) -> np.ndarray:
+        """The energy (sum of squares) of each `window` samples starting every 10 ms in samples
+        [a, b) of the buffer; empty when they hold less than one window."""
         x = self.buffer[a - self.start:b - self.start].astype(np.float64)
-        if len(x) < self.window:
+        if len(x) < window:
             return np.zeros(0)
         sums = np.concatenate([[0.0], np.cumsum(x * x)])
-        starts = np.arange(0, len(x) - self.window + 1, self.hop)
-        return 10 * np.log10((sums[starts + self.window] - sums[starts]) / self.window + 1e-10)
+        starts = np.arange(0, len(x) - window + 1, self.hop)
+        return sums[starts + window] - sums[starts]
+
+    def _levels(self, a: int, b: int) -> np.ndarray:
+        """Energy in dB of the 25 ms frames starting every 10 ms in samples [a, b)."""
+        return 10 * np.log10(self._energy(a, b, self.window) / self.window + 1e-10)
 
     def _pause(self, a: int, b: int, leading: bool) -> tuple[int, int, bool] | None:
         """The first pause in samples [a, b) that leaves a piece of at least MIN_PIECE_S before
@@ -210,10 +215,8 @@ class _Cutter:
 
     def _quietest(self, a: int, b: int) -> int:
         """The middle of the quietest QUIET_S stretch in samples [a, b)."""
-        x = self.buffer[max(a, self.start) - self.start:b - self.start].astype(np.float64)
-        if len(x) <= self.quiet_len:
+        a = max(a, self.start)
+        if min(b, self.start + len(self.buffer)) - a <= self.quiet_len:
             return b
-        sums = np.concatenate([[0.0], np.cumsum(x * x)])
-        starts = np.arange(0, len(x) - self.quiet_len + 1, self.hop)
-        best = int(starts[int(np.argmin(sums[starts + self.quiet_len] - sums[starts]))])
-        return max(a, self.start) + best + self.quiet_len // 2
+        best = int(np.argmin(self._energy(a, b, self.quiet_len))) * self.hop
+        return a + best + self.quiet_len // 2
