@@ -230,13 +230,10 @@ class Recognizer:
             scores = None
         spans = [TokenSpan(token, frame, frame + 1, scores[i] if scores else 0.0)
                  for i, (token, frame) in enumerate(zip(hyp.tokens, hyp.frames))]
-        words = self._timed(hyp, spans, pad=0)
-        if scores is None:
-            for w in words:
-                w.confidence = None
-        return words
+        return self._timed(hyp, spans, pad=0, scored=scores is not None)
 
-    def _timed(self, hyp: Hypothesis, spans: list, pad: int, frames: int | None = None) -> list[Word]:
+    def _timed(self, hyp: Hypothesis, spans: list, pad: int, frames: int | None = None,
+               scored: bool = True) -> list[Word]:
         """`hyp`'s words with seconds, from its token spans in output frames (see
         asr.align.word_spans for `pad` and `frames`); the decoder's words when it gave them."""
         from asr.align import word_spans
@@ -245,7 +242,7 @@ class Recognizer:
                            frames=frames)
         texts = hyp.words if len(hyp.words) == len(found) else [w.word for w in found]
         step = self.frame_seconds
-        return [Word(text, w.start * step, w.end * step, w.score) for text, w in zip(texts, found)]
+        return [Word(text, w.start * step, w.end * step, w.score if scored else None) for text, w in zip(texts, found)]
 
 
 @dataclass

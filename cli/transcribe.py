@@ -85,7 +85,7 @@ def transcribe(
         cue = formats.CueSettings(max_chars=max_chars, max_duration=max_cue)
         writer = None
         path = model_path(model)
-        total = _seconds(sources)
+        total = 0.0 if quiet else _seconds(sources)  # (header reads only for the bar)
         show = not quiet and (len(sources) > 1 or total >= PROGRESS_AFTER_S)
         bar = stack.enter_context(reporter(not show).progress("transcribing (audio s)", max(1, round(total))))
         outcomes = run(sources, path, resolve_device(device), timestamps, threads, ChunkSettings(chunk=chunk),
